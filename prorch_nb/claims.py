@@ -1,0 +1,48 @@
+"""Claims: which worker is running a step's hooks, and until when.
+
+A claim is ``host:pid:token``. It is live until its lease expires, or, on this host,
+until its process has died (so a restarted worker takes over at once after a crash).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from prorch_nb.dataclasses.step import StepData
+
+#: Default lease of a claim: a hook running longer may be taken over by another worker.
+DEFAULT_LEASE_SECONDS = 900.0
+
+
+def new_claimant() -> str:
+    """An identifier for one tick of this process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_end(seconds: float) -> str:
+    """ISO-8601 UTC time ``seconds`` from now."""
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+
+
+def claim_is_live(step: StepData) -> bool:
+    """Whether another tick is running this step's hooks right now."""
+    if not step.claimed_by:
+        return False
+    if step.claimed_until and datetime.fromisoformat(step.claimed_until) <= datetime.now(timezone.utc):
+        return False
+    host, _, pid = step.claimed_by.rpartition(":")[0].rpartition(":")
+    dead_here = host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
+    return not dead_here
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

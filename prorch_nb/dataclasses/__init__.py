@@ -1,0 +1,1 @@
+"""Record dataclasses, at the seed's module paths."""

@@ -1,0 +1,32 @@
+"""The stored form of a pipeline (the seed's ``PipelineData`` plus additive fields)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prorch_nb.dataclasses._record import record_from_dict
+
+
+@dataclass
+class PipelineData:
+    """One pipeline record.
+
+    ``uuid``, ``name``, ``metadata`` and ``status`` are the seed's fields; the rest are
+    additive and default to empty for records written by prorch 1.0.1.
+    """
+
+    uuid: str
+    name: str
+    metadata: dict[str, Any] = field(default_factory=lambda: {"current_step": None})
+    status: str = "created"
+    context: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PipelineData:
+        """Load a stored pipeline dict; raises ``InvalidRecordError`` naming the record."""
+        return record_from_dict(cls, data, required=("uuid", "name", "status"))

@@ -1,0 +1,1 @@
+"""Registration decorators, at the seed's module path."""

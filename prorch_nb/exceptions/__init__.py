@@ -1,0 +1,1 @@
+"""Exceptions, at the seed's module path ``prorch_nb.exceptions.exceptions``."""

@@ -1,0 +1,76 @@
+"""Every exception prorch_nb raises.
+
+Each class also subclasses the builtin that fits, so ``except ValueError`` keeps working::
+
+    ProrchError
+    ├── PipelineNameNotDefinedException   (TypeError)   a Pipeline subclass without ``name``
+    ├── StepsNotDefinedException          (TypeError)   a Pipeline subclass without ``steps``
+    ├── StepNameNotDefinedException       (TypeError)   a Step subclass without ``name``
+    ├── PipelineNotDefinedException       (ValueError)  a step created without a pipeline uuid
+    ├── RepositoryNotDefinedException     (TypeError)   no usable repository class given
+    ├── RecordError                       (LookupError) a stored record the engine cannot use
+    │   ├── RecordNotFoundError                         no record with that uuid
+    │   ├── InvalidRecordError                          a record missing fields or of the wrong shape
+    │   └── NotRegisteredError                          a stored name with no registered class
+    ├── InvalidTransitionError            (ValueError)  changing a status that has ended
+    ├── StepHookError                     (RuntimeError) a step's hook raised; the step is failed
+    └── StoreFileError                    (OSError)     a database file that cannot be read or written
+"""
+
+from __future__ import annotations
+
+
+class ProrchError(Exception):
+    """Base class of every prorch_nb error."""
+
+
+class PipelineNameNotDefinedException(ProrchError, TypeError):
+    """A Pipeline subclass has no ``name``."""
+
+
+class StepsNotDefinedException(ProrchError, TypeError):
+    """A Pipeline subclass has no ``steps``."""
+
+
+class StepNameNotDefinedException(ProrchError, TypeError):
+    """A Step subclass has no ``name``."""
+
+
+class PipelineNotDefinedException(ProrchError, ValueError):
+    """A step was created without the uuid of its pipeline."""
+
+
+class RepositoryNotDefinedException(ProrchError, TypeError):
+    """No repository class, or something that is not one, was given."""
+
+
+class RecordError(ProrchError, LookupError):
+    """A stored record the engine cannot use; the message names the record."""
+
+
+class RecordNotFoundError(RecordError):
+    """No record with the requested uuid."""
+
+
+class InvalidRecordError(RecordError):
+    """A record lacks a required field or has one of the wrong type."""
+
+
+class NotRegisteredError(RecordError):
+    """A stored pipeline or step name has no registered class in this process."""
+
+
+class InvalidTransitionError(ProrchError, ValueError):
+    """A status change that is not allowed, such as leaving an ended status."""
+
+
+class StepHookError(ProrchError, RuntimeError):
+    """A step's ``on_start`` or ``on_continue`` raised; the step has been marked failed.
+
+    The original exception is the ``__cause__``; the step record stores its type, message
+    and traceback.
+    """
+
+
+class StoreFileError(ProrchError, OSError):
+    """A database file is unreadable, corrupt or of the wrong shape; it was left untouched."""

@@ -1,0 +1,1 @@
+"""The repository interface, at the seed's module path."""

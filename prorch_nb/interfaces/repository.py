@@ -1,0 +1,54 @@
+"""The storage extension point: four methods to write, two optional ones to do better."""
+
+from __future__ import annotations
+
+import contextlib
+from contextlib import AbstractContextManager
+from typing import Any
+
+from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.utils.constants import Status
+
+
+class IRepository:
+    """A table of records (dicts with a ``uuid``) for one model.
+
+    The engine instantiates a repository class as ``cls(model)`` with
+    ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
+    ``update`` and ``search``; ``update`` merges the given fields into the stored record.
+
+    Two methods are optional and have working defaults:
+
+    * ``unit_of_work()``: a context manager around a group of changes, so a store can
+      write them at once (atomically) and serialise writers. The default does nothing.
+    * ``all()``: every record, used by views; the default searches each status.
+    """
+
+    model: str
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        """The record with this uuid, or ``None``."""
+        raise NotImplementedError
+
+    def save(self, data: dict[str, Any]) -> SavedItem:
+        """Insert a new record."""
+        raise NotImplementedError
+
+    def update(self, uuid: str, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the record with this uuid."""
+        raise NotImplementedError
+
+    def search(self, filter: list[Any]) -> list[dict[str, Any]]:
+        """Records whose ``filter[0]`` field equals ``filter[1]``."""
+        raise NotImplementedError
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """Group the changes made inside the block; a no-op unless a store overrides it."""
+        return contextlib.nullcontext()
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every record of this table, in storage order within each status."""
+        return [record for status in Status.ALL for record in (self.search(["status", status]) or [])]

@@ -1,0 +1,123 @@
+"""The one write path for status changes, shared by pipelines and steps.
+
+Every change of status goes through :meth:`Tracked._change_status`, which refuses to
+leave an ended status, appends to the record's history (UTC ISO-8601 time, who did it),
+stamps ``updated_at``, persists the record and tells the listeners (live views).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from prorch_nb.dataclasses.pipeline import PipelineData
+from prorch_nb.dataclasses.step import StepData
+from prorch_nb.exceptions.exceptions import InvalidTransitionError
+from prorch_nb.store import Store
+from prorch_nb.utils.clock import utc_now
+from prorch_nb.utils.constants import Status
+
+#: Who made a change, as recorded in history: the engine's tick, the step's own hook,
+#: an exception raised by a hook, or a person acting from outside (API, widget, CLI).
+BY_ENGINE, BY_STEP, BY_ERROR, BY_HAND = "engine", "step", "error", "hand"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One status change, as told to listeners."""
+
+    kind: str
+    uuid: str
+    name: str
+    pipeline_uuid: str
+    old: str
+    new: str
+    at: str
+    by: str
+
+
+_listeners: list[Callable[[StatusChange], None]] = []
+
+
+def subscribe(listener: Callable[[StatusChange], None]) -> Callable[[], None]:
+    """Call ``listener`` after every status change in this process; returns an unsubscribe."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+class Tracked:
+    """A pipeline or step: its record, the store it lives in, and its status changes."""
+
+    _kind: ClassVar[str]
+    _record: PipelineData | StepData
+    _store: Store | None
+    _repository_class: type
+    _defer_saves: bool = False
+    name: str | None = None
+
+    @property
+    def uuid(self) -> str:
+        """The record's uuid."""
+        return self._record.uuid
+
+    @property
+    def status(self) -> str:
+        """The current status (see :class:`~prorch_nb.utils.constants.Status`)."""
+        return self._record.status
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Status changes so far: ``{"status", "at", "by"[, "note"]}`` dicts, oldest first."""
+        return list(self._record.history)
+
+    def _change_status(self, new: str, *, by: str, note: str | None = None) -> None:
+        """Move to ``new`` (the only way a status changes), then persist and notify."""
+        old = self._record.status
+        if new == old:
+            return
+        if new not in Status.ALL:
+            raise InvalidTransitionError(f"{new!r} is not a status; expected one of {', '.join(Status.ALL)}")
+        if old in Status.ENDED:
+            raise InvalidTransitionError(f"{self._describe()} has {old}; an ended status cannot become {new}")
+        at = utc_now()
+        entry = {"status": new, "at": at, "by": by}
+        if note:
+            entry["note"] = note
+        self._record.history.append(entry)
+        self._record.status = new
+        self._save()
+        change = StatusChange(self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, by)
+        for listener in list(_listeners):
+            listener(change)
+
+    def _save(self) -> None:
+        """Write the whole record (with the instance's metadata) to the store.
+
+        While a tick runs hooks, saves are deferred: the tick's commit writes the record.
+        """
+        self._sync_record()
+        if self._defer_saves:
+            return
+        self._record.updated_at = utc_now()
+        self._require_store().write(self._record)
+
+    def _sync_record(self) -> None:
+        """Copy instance attributes users may rebind (``metadata``) into the record."""
+
+    def _require_store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self._repository_class)
+        return self._store
+
+    def _pipeline_uuid(self) -> str:
+        return self.uuid
+
+    def _describe(self) -> str:
+        return f"{self._kind} {self.name!r} ({self.uuid})"
+
+
+def new_record_times() -> dict[str, Any]:
+    """Timestamps and first history entry of a record being created."""
+    at = utc_now()
+    return {"created_at": at, "updated_at": at, "history": [{"status": Status.CREATED, "at": at, "by": BY_ENGINE}]}

@@ -1,0 +1,1 @@
+"""Hook mixins, at the seed's module paths."""

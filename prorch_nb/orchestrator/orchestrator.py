@@ -1,0 +1,109 @@
+"""The orchestrator: ticks every pending pipeline of a repository, oldest first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prorch_nb import registry
+from prorch_nb.claims import DEFAULT_LEASE_SECONDS
+from prorch_nb.dataclasses.orchestrator import OrchestratorConfig
+from prorch_nb.dataclasses.pipeline import PipelineData
+from prorch_nb.pipeline.tick import Tick, begin_tick, commit_tick, run_hooks
+from prorch_nb.report import RunReport, TickError, TickReport
+from prorch_nb.store import Store
+from prorch_nb.utils.constants import Status
+
+__all__ = ["Orchestrator", "OrchestratorConfig"]
+
+
+class Orchestrator:
+    """Advances pipelines stored in ``config.repository_class``.
+
+    :meth:`execute_pipelines` is one pass: every ``pending`` pipeline ticks once. A
+    pipeline that raises (a hook, an unregistered name, a bad record) is reported and
+    never stops the others.
+    """
+
+    def __init__(self, config: OrchestratorConfig, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        self._repository_class = config.repository_class
+        self.config = config
+        self.lease_seconds = lease_seconds
+
+    @property
+    def repository_class(self) -> type:
+        """The repository class pipelines are stored in."""
+        return self._repository_class
+
+    def get_active_pipelines(self) -> list[PipelineData]:
+        """Records of the pipelines a pass would tick (``pending``), oldest first."""
+        return Store(self._repository_class).pipelines_with_status(Status.PENDING)
+
+    def execute_pipelines(self) -> TickReport:
+        """Tick every pending pipeline once; returns what happened to each."""
+        store = Store(self._repository_class)
+        report = TickReport()
+        with store.unit_of_work():
+            ticks = [
+                tick
+                for record in store.pipelines_with_status(Status.PENDING)
+                if (tick := self._begin(record, store, report))
+            ]
+        for tick in ticks:
+            run_hooks(tick)
+        with store.unit_of_work():
+            for tick in ticks:
+                self._commit(tick, store, report)
+        return report
+
+    def run_until_done(
+        self,
+        max_ticks: int | None = None,
+        *,
+        on_tick: Callable[[int, TickReport], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunReport:
+        """Pass after pass until no pipeline is pending or a whole pass changed nothing.
+
+        ``max_ticks`` caps the number of passes; ``on_tick(n, report)`` is called after
+        each pass and ``should_stop()`` before each (for progress bars and Stop buttons).
+        """
+        run = RunReport()
+        while True:
+            if max_ticks is not None and len(run.ticks) >= max_ticks:
+                run.stopped_because = f"reached max_ticks={max_ticks}"
+                return run
+            if should_stop and should_stop():
+                run.stopped_because = "stopped on request"
+                return run
+            report = self.execute_pipelines()
+            if not report.outcomes and not report.errors:
+                run.stopped_because = "no pipeline is pending"
+                return run
+            run.ticks.append(report)
+            if on_tick:
+                on_tick(len(run.ticks), report)
+            if not report.changed:
+                run.stopped_because = "a whole pass changed nothing (pending steps are waiting)"
+                return run
+
+    def _begin(self, record: PipelineData, store: Store, report: TickReport) -> Tick | None:
+        try:
+            where = f"pipeline record {record.uuid}"
+            pipeline = registry.pipeline_class(record.name, record=where)._from_record(record, store)
+            return begin_tick(pipeline, store, self.lease_seconds)
+        except Exception as exc:  # one pipeline's problem never stops the pass
+            report.errors.append(TickError(record.uuid, record.name, f"{type(exc).__name__}: {exc}", exc))
+            return None
+
+    def _commit(self, tick: Tick, store: Store, report: TickReport) -> None:
+        try:
+            commit_tick(tick, store)
+        except Exception as exc:
+            report.errors.append(TickError(tick.pipeline.uuid, tick.pipeline.name or "", str(exc), exc))
+        outcome = tick.outcome()
+        report.outcomes.append(outcome)
+        if tick.error:
+            report.errors.append(TickError(outcome.pipeline_uuid, outcome.pipeline_name, str(tick.error), tick.error))
+
+    def __repr__(self) -> str:
+        return f"<Orchestrator over {getattr(self._repository_class, '__name__', self._repository_class)}>"

@@ -1,0 +1,1 @@
+"""Pipelines, at the seed's module path."""

@@ -1,0 +1,167 @@
+"""A pipeline: an ordered list of step classes, and one stored run of them per instance."""
+
+from __future__ import annotations
+
+import copy
+import uuid as uuid_module
+from typing import Any, ClassVar
+
+from prorch_nb import registry
+from prorch_nb.claims import DEFAULT_LEASE_SECONDS
+from prorch_nb.dataclasses.pipeline import PipelineData
+from prorch_nb.dataclasses.step import StepData
+from prorch_nb.exceptions.exceptions import (
+    InvalidRecordError,
+    InvalidTransitionError,
+    PipelineNameNotDefinedException,
+    StepsNotDefinedException,
+)
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.lifecycle import BY_HAND, Tracked, new_record_times
+from prorch_nb.pipeline.tick import run_tick
+from prorch_nb.report import TickOutcome
+from prorch_nb.step.step import Step
+from prorch_nb.store import Store
+from prorch_nb.utils.constants import Status
+
+
+class Pipeline(Tracked):
+    """Base class of pipelines: subclass with a ``name`` and a list of ``steps``.
+
+    ``P(repository_class=R)`` stores a new run (pipeline and steps ``created``);
+    ``P(repository_class=R, pipeline_uuid=u)`` loads a stored one. Each :meth:`start` is
+    one tick. ``context`` seeds the dict the steps share (``step.context``).
+    """
+
+    _kind = "pipeline"
+    name: str | None = None
+    steps: ClassVar[list[type[Step] | str] | None] = None
+    #: Default metadata of a new run (copied, never shared); ``current_step`` is the uuid
+    #: of the step the run is on.
+    metadata: dict[str, Any] = {"current_step": None}
+
+    def __init__(
+        self,
+        repository_class: type[IRepository],
+        pipeline_uuid: str | None = None,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        self._validate_class()
+        self._repository_class = repository_class
+        store = Store(repository_class)
+        if pipeline_uuid is None:
+            self._create(store, context or {})
+            return
+        if context is not None:
+            raise TypeError("context= is for new runs; a stored run keeps its own context")
+        record = store.pipeline(pipeline_uuid)
+        if record.name != self.name:
+            raise InvalidRecordError(
+                f"pipeline record {pipeline_uuid} is a {record.name!r} run, not {self.name!r}; "
+                "load it with prorch_nb.load_pipeline()"
+            )
+        self._attach(record, store)
+
+    @classmethod
+    def _validate_class(cls) -> None:
+        if not cls.name:
+            raise PipelineNameNotDefinedException(f"pipeline class {cls.__qualname__} has no name")
+        if not cls.steps:
+            raise StepsNotDefinedException(f"pipeline class {cls.__qualname__} has no steps")
+
+    @classmethod
+    def step_classes(cls) -> list[type[Step]]:
+        """The step classes of this pipeline, names resolved through the registry."""
+        cls._validate_class()
+        return [
+            registry.step_class(s, record=f"pipeline class {cls.name!r}") if isinstance(s, str) else s
+            for s in cls.steps or []
+        ]
+
+    @classmethod
+    def _from_record(cls, record: PipelineData, store: Store) -> Pipeline:
+        pipeline = cls.__new__(cls)
+        pipeline._repository_class = store.repository_class
+        pipeline._attach(record, store)
+        return pipeline
+
+    def _create(self, store: Store, context: dict[str, Any]) -> None:
+        record = PipelineData(
+            uuid=str(uuid_module.uuid4()),
+            name=self.name,
+            metadata=copy.deepcopy(type(self).metadata),
+            status=Status.CREATED,
+            context=copy.deepcopy(context),
+            **new_record_times(),
+        )
+        steps = [
+            step_class._new_record(record.uuid, position) for position, step_class in enumerate(self.step_classes())
+        ]
+        with store.unit_of_work():
+            for step in steps:  # steps first: a crash never leaves a run with missing steps
+                store.insert(step)
+            store.insert(record)
+        self._attach(record, store)
+
+    def _attach(self, record: PipelineData, store: Store | None) -> None:
+        self._record = record
+        self._store = store
+        self.metadata = record.metadata
+        self.context = record.context
+
+    def _sync_record(self) -> None:
+        self._record.metadata = self.metadata
+        self._record.context = self.context
+
+    # Running ---------------------------------------------------------------------
+
+    def start(self, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> TickOutcome:
+        """One tick: end the run by its steps' statuses, or start/continue its current step.
+
+        Returns what the tick did. If a hook raises, the step is recorded as failed (with
+        the error) and :class:`~prorch_nb.exceptions.exceptions.StepHookError` is raised
+        from the original exception; the run fails on its next tick.
+        """
+        tick = run_tick(self, Store(self._repository_class), lease_seconds)
+        if tick.error:
+            raise tick.error
+        return tick.outcome()
+
+    def cancel(self, note: str | None = None) -> None:
+        """Cancel this run from outside: its pending step, then the pipeline."""
+        store = Store(self._repository_class)
+        with store.unit_of_work():
+            self._attach(store.pipeline(self.uuid), store)
+            if self.status in Status.ENDED:
+                raise InvalidTransitionError(f"{self._describe()} has already {self.status}")
+            for record in store.steps_of(self.uuid):
+                if record.status == Status.PENDING:
+                    Step._from_record(record, store, self).cancel(note, by=BY_HAND)
+            self._change_status(Status.CANCELLED, by=BY_HAND, note=note)
+
+    # Reading ---------------------------------------------------------------------
+
+    def refresh(self) -> Pipeline:
+        """Reload this run's record from the repository; returns ``self``."""
+        store = Store(self._repository_class)
+        self._attach(store.pipeline(self.uuid), store)
+        return self
+
+    def step_records(self) -> list[StepData]:
+        """The stored steps of this run, in order, read now from the repository."""
+        return Store(self._repository_class).steps_of(self.uuid)
+
+    @property
+    def record(self) -> PipelineData:
+        """This run's record as last read or written by this object."""
+        self._sync_record()
+        return self._record
+
+    @property
+    def current_step(self) -> str | None:
+        """Uuid of the step this run is on (``None`` before its first tick)."""
+        return self.metadata.get("current_step")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.uuid[:8]} {self.status}>"

@@ -1,0 +1,158 @@
+"""One tick of one pipeline, in three phases so hooks never run inside a unit of work.
+
+1. ``begin_tick`` (inside the store's unit of work): apply the ending rule, or pick the
+   first open step, start it if it is ``created`` and claim it.
+2. ``run_hooks`` (outside): ``on_start`` for a step just started (or whose ``on_start``
+   never completed), then ``on_continue`` while the step is still pending. Status
+   changes made by hooks are kept on the records until the commit.
+3. ``commit_tick`` (inside again): write the step and the pipeline's context and release
+   the claim, unless someone else ended the step or took the claim meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prorch_nb import registry
+from prorch_nb.claims import claim_is_live, lease_end, new_claimant
+from prorch_nb.exceptions.exceptions import InvalidRecordError, StepHookError
+from prorch_nb.lifecycle import BY_ENGINE
+from prorch_nb.mixins.on_continue import OnContinueMixin
+from prorch_nb.mixins.on_start import OnStartMixin
+from prorch_nb.report import TickOutcome
+from prorch_nb.store import Store
+from prorch_nb.utils.constants import Status
+
+if TYPE_CHECKING:
+    from prorch_nb.pipeline.pipeline import Pipeline
+    from prorch_nb.step.step import Step
+
+
+@dataclass
+class Tick:
+    """What one tick of a pipeline decided, did and ran into."""
+
+    pipeline: Pipeline
+    pipeline_before: str
+    step: Step | None = None
+    step_before: str | None = None
+    claimant: str | None = None
+    busy: bool = False
+    conflict: bool = False
+    error: StepHookError | None = None
+
+    def outcome(self) -> TickOutcome:
+        """The report line of this tick."""
+        step = self.step
+        return TickOutcome(
+            pipeline_uuid=self.pipeline.uuid,
+            pipeline_name=self.pipeline.name or "",
+            pipeline_before=self.pipeline_before,
+            pipeline_after=self.pipeline.status,
+            step_name=step.name if step else None,
+            step_uuid=step.uuid if step else None,
+            step_before=self.step_before,
+            step_after=step.status if step else None,
+            error=str(self.error) if self.error else None,
+            busy=self.busy,
+            conflict=self.conflict,
+        )
+
+
+def ending_status(step_statuses: list[str]) -> str | None:
+    """The status a pipeline ends with given its steps' statuses, or ``None`` to go on."""
+    counts = Counter(step_statuses)
+    if counts[Status.FAILED]:
+        return Status.FAILED
+    if counts[Status.CANCELLED]:
+        return Status.CANCELLED
+    if counts[Status.FINISHED] == len(step_statuses):
+        return Status.FINISHED
+    return None
+
+
+def begin_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:
+    """Phase 1: decide, start and claim. Call inside ``store.unit_of_work()``."""
+    pipeline._attach(store.pipeline(pipeline.uuid), store)
+    tick = Tick(pipeline, pipeline_before=pipeline.status)
+    if pipeline.status in Status.ENDED:
+        return tick
+    records = store.steps_of(pipeline.uuid)
+    if not records:
+        raise InvalidRecordError(f"pipeline {pipeline.name!r} ({pipeline.uuid}) has no step records")
+    ending = ending_status([record.status for record in records])
+    if ending:
+        pipeline._change_status(ending, by=BY_ENGINE)
+        return tick
+    current = next(record for record in records if record.status in Status.OPEN)
+    if claim_is_live(current):
+        tick.busy = True
+        return tick
+    where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
+    step = registry.step_class(current.name, record=where)._from_record(current, store, pipeline)
+    tick.step, tick.step_before = step, step.status
+    tick.claimant = new_claimant()
+    step._record.claimed_by, step._record.claimed_until = tick.claimant, lease_end(lease_seconds)
+    if step.status == Status.CREATED:
+        pipeline.metadata["current_step"] = step.uuid
+        step._record.on_start_done = not isinstance(step, OnStartMixin)
+        _start(pipeline, step)
+    else:
+        step._save()
+    return tick
+
+
+def _start(pipeline: Pipeline, step: Step) -> None:
+    """Make the pipeline pending on this step, then the step pending (pipeline first)."""
+    if pipeline.status == Status.PENDING:
+        pipeline._save()
+    else:
+        pipeline._change_status(Status.PENDING, by=BY_ENGINE)
+    step._change_status(Status.PENDING, by=BY_ENGINE)
+
+
+def run_hooks(tick: Tick) -> None:
+    """Phase 2: run the step's hooks; an exception is kept on the tick, never raised."""
+    step = tick.step
+    if step is None:
+        return
+    step._defer_saves = True
+    try:
+        if step._record.on_start_done is False:
+            try:
+                step._run_hook("on_start")
+            finally:
+                step._record.on_start_done = True
+        if step.status == Status.PENDING and isinstance(step, OnContinueMixin):
+            step._run_hook("on_continue")
+    except StepHookError as exc:
+        tick.error = exc
+    finally:
+        step._defer_saves = False
+
+
+def commit_tick(tick: Tick, store: Store) -> None:
+    """Phase 3: persist what the hooks did. Call inside ``store.unit_of_work()``."""
+    step = tick.step
+    if step is None:
+        return
+    stored = store.step(step.uuid)
+    if stored.claimed_by != tick.claimant or stored.status in Status.ENDED:
+        tick.conflict = True
+        step._record = stored
+        return
+    step._record.claimed_by = step._record.claimed_until = None
+    step._save()
+    store.pipelines.update(tick.pipeline.uuid, {"context": tick.pipeline.context})
+
+
+def run_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:
+    """All three phases for one pipeline."""
+    with store.unit_of_work():
+        tick = begin_tick(pipeline, store, lease_seconds)
+    run_hooks(tick)
+    with store.unit_of_work():
+        commit_tick(tick, store)
+    return tick

@@ -1,0 +1,131 @@
+"""What ticks did: one line per pipeline ticked, gathered per orchestrator pass and run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prorch_nb.utils.constants import Status
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    """What one tick did to one pipeline."""
+
+    pipeline_uuid: str
+    pipeline_name: str
+    pipeline_before: str
+    pipeline_after: str
+    step_name: str | None = None
+    step_uuid: str | None = None
+    step_before: str | None = None
+    step_after: str | None = None
+    error: str | None = None
+    busy: bool = False
+    conflict: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether any status changed."""
+        return self.pipeline_before != self.pipeline_after or self.step_before != self.step_after
+
+    @property
+    def ended(self) -> bool:
+        """Whether the pipeline reached an ended status on this tick."""
+        return self.pipeline_after in Status.ENDED and self.pipeline_before not in Status.ENDED
+
+    @property
+    def action(self) -> str:
+        """A short verb phrase: what the tick did."""
+        if self.ended:
+            return f"ended {self.pipeline_after}"
+        if self.busy:
+            return "skipped: its step is claimed by another worker"
+        if self.step_name is None:
+            return "nothing to do"
+        verb = "started" if self.step_before == Status.CREATED else "continued"
+        result = f" -> {self.step_after}" if self.step_after != Status.PENDING else " (waiting)"
+        conflict = " (changed meanwhile by someone else; kept theirs)" if self.conflict else ""
+        return f"{verb} {self.step_name}{result}{conflict}"
+
+    def __str__(self) -> str:
+        line = f"{self.pipeline_name} {self.pipeline_uuid[:8]}: {self.action}"
+        return f"{line}\n    error: {self.error}" if self.error else line
+
+
+@dataclass(frozen=True)
+class TickError:
+    """A pipeline the orchestrator could not tick, and why."""
+
+    pipeline_uuid: str
+    pipeline_name: str
+    message: str
+    exception: BaseException = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_name} {self.pipeline_uuid[:8]}: {self.message}"
+
+
+@dataclass
+class TickReport:
+    """One ``Orchestrator.execute_pipelines()`` pass."""
+
+    outcomes: list[TickOutcome] = field(default_factory=list)
+    errors: list[TickError] = field(default_factory=list)
+
+    @property
+    def advanced(self) -> list[TickOutcome]:
+        """Pipelines that moved on without ending."""
+        return [o for o in self.outcomes if o.changed and not o.ended]
+
+    @property
+    def ended(self) -> list[TickOutcome]:
+        """Pipelines that ended on this pass (finished, failed or cancelled)."""
+        return [o for o in self.outcomes if o.ended]
+
+    @property
+    def failed(self) -> list[TickOutcome]:
+        """Pipelines whose step failed on this pass."""
+        return [o for o in self.outcomes if o.step_after == Status.FAILED and o.step_before != Status.FAILED]
+
+    @property
+    def changed(self) -> bool:
+        """Whether this pass changed any status."""
+        return any(o.changed for o in self.outcomes)
+
+    def __repr__(self) -> str:
+        return (
+            f"<TickReport: {len(self.outcomes)} ticked, {len(self.advanced)} advanced, "
+            f"{len(self.ended)} ended, {len(self.failed)} failed, {len(self.errors)} errors>"
+        )
+
+    def __str__(self) -> str:
+        lines = [repr(self)] + [f"  {o}" for o in self.outcomes] + [f"  error: {e}" for e in self.errors]
+        return "\n".join(lines)
+
+
+@dataclass
+class RunReport:
+    """``Orchestrator.run_until_done()``: every pass, and why it stopped."""
+
+    ticks: list[TickReport] = field(default_factory=list)
+    stopped_because: str = ""
+
+    @property
+    def ended(self) -> list[TickOutcome]:
+        """Pipelines that ended during the run."""
+        return [o for tick in self.ticks for o in tick.ended]
+
+    @property
+    def errors(self) -> list[TickError]:
+        """Every error of every pass."""
+        return [e for tick in self.ticks for e in tick.errors]
+
+    def __repr__(self) -> str:
+        return (
+            f"<RunReport: {len(self.ticks)} passes, {len(self.ended)} ended, "
+            f"{len(self.errors)} errors; stopped: {self.stopped_because}>"
+        )
+
+    def __str__(self) -> str:
+        passes = [f"pass {n}: {tick}" for n, tick in enumerate(self.ticks, start=1)]
+        return "\n".join([*passes, f"stopped: {self.stopped_because}"])

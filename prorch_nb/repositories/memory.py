@@ -1,0 +1,57 @@
+"""A repository that keeps records in memory: for tests, notebooks and throwaway runs."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.repositories.table import IndexedTable
+
+
+class InMemoryRepository(IRepository):
+    """Records in indexed tables held by the class, shared by all its instances.
+
+    The engine makes one instance per table, so storage must live on the class;
+    :meth:`fresh` makes a class with empty storage of its own.
+    """
+
+    _tables: ClassVar[dict[str, IndexedTable]] = {}
+    _lock: ClassVar[threading.RLock] = threading.RLock()
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        with self._lock:
+            self._table = self._tables.setdefault(model, IndexedTable())
+
+    @classmethod
+    def fresh(cls, name: str = "InMemoryRepository") -> type[InMemoryRepository]:
+        """A new repository class with empty storage of its own."""
+        return type(name, (cls,), {"_tables": {}, "_lock": threading.RLock()})
+
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._table.get(uuid)
+
+    def save(self, data: dict[str, Any]) -> SavedItem:
+        with self._lock:
+            return SavedItem(identifier=int(self._table.insert(data)))
+
+    def update(self, uuid: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._table.update(uuid, data)
+
+    def search(self, filter: list[Any]) -> list[dict[str, Any]]:
+        field, value = filter
+        with self._lock:
+            return self._table.search(field, value)
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._table.all()
+
+    def unit_of_work(self) -> AbstractContextManager[bool]:
+        """Hold the storage's lock, so other threads see the group of changes at once."""
+        return self._lock

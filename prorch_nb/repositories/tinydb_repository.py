@@ -1,0 +1,67 @@
+"""The default repository: a TinyDB JSON file, indexed, atomic and safe across processes."""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.repositories.database import Database
+from prorch_nb.utils.constants import Metadata
+
+
+class TinyDBRepository(IRepository):
+    """Records in a TinyDB file (``database.json`` in the working folder by default).
+
+    Tables are named by ``Metadata.TABLE_NAMES``, so a file written by prorch 1.0.1 or by
+    the seed's own TinyDBRepository example is read as is, and TinyDB can open ours.
+    Choose another file without subclassing: ``TinyDBRepository.at("runs/backup.json")``.
+    """
+
+    path: ClassVar[str | os.PathLike[str]] = "database.json"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        self._database = Database.at(self.path)
+        self._name = Metadata.TABLE_NAMES[model]
+
+    @classmethod
+    def at(cls, path: str | os.PathLike[str]) -> type[TinyDBRepository]:
+        """A repository class bound to the file ``path``."""
+        absolute = os.path.abspath(os.fspath(path))
+        return type(f"{cls.__name__}@{absolute}", (cls,), {"path": absolute})
+
+    @property
+    def database(self) -> Database:
+        """The shared database object of this repository's file."""
+        return self._database
+
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        with self._database.reading(self._name) as table:
+            return table.get(uuid)
+
+    def save(self, data: dict[str, Any]) -> SavedItem:
+        with self._database.writing(self._name) as table:
+            return SavedItem(identifier=int(table.insert(data)))
+
+    def update(self, uuid: str, data: dict[str, Any]) -> None:
+        with self._database.writing(self._name) as table:
+            table.update(uuid, data)
+
+    def search(self, filter: list[Any]) -> list[dict[str, Any]]:
+        field, value = filter
+        with self._database.reading(self._name) as table:
+            return table.search(field, value)
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._database.reading(self._name) as table:
+            return table.all()
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """One atomic write of the whole file for every change made inside the block."""
+        return self._database.unit_of_work()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._name} in {self._database.path}>"

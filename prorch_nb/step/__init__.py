@@ -1,0 +1,1 @@
+"""Steps, at the seed's module path."""

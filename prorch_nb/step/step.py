@@ -1,0 +1,164 @@
+"""A step of a pipeline: user code in ``on_start``/``on_continue`` and its stored record."""
+
+from __future__ import annotations
+
+import copy
+import traceback
+import uuid as uuid_module
+from typing import TYPE_CHECKING, Any
+
+from prorch_nb.dataclasses.step import StepData
+from prorch_nb.exceptions.exceptions import (
+    PipelineNotDefinedException,
+    StepHookError,
+    StepNameNotDefinedException,
+)
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.lifecycle import BY_ERROR, BY_STEP, Tracked, new_record_times
+from prorch_nb.store import Store
+from prorch_nb.utils.clock import utc_now
+from prorch_nb.utils.constants import Status
+
+if TYPE_CHECKING:
+    from prorch_nb.pipeline.pipeline import Pipeline
+
+
+class Step(Tracked):
+    """Base class of steps. Subclass it with a ``name`` and the hook mixins you need.
+
+    Inside a hook, ``self.metadata`` is this step's own dict and ``self.context`` the
+    pipeline's dict shared by all its steps; both are persisted after the hook, even
+    when it raises. End the step with :meth:`finish`, :meth:`fail` or :meth:`cancel`.
+    """
+
+    _kind = "step"
+    name: str | None = None
+    #: Defaults for the metadata of each new step (copied, never shared).
+    metadata: dict[str, Any] = {}
+
+    def __init__(
+        self,
+        repository_class: type[IRepository],
+        pipeline_uuid: str | None = None,
+        step_data: StepData | dict[str, Any] | None = None,
+    ) -> None:
+        """Load ``step_data``, or create and store a new step of ``pipeline_uuid``."""
+        self._validate_class()
+        self._repository_class = repository_class
+        if step_data is not None:
+            record = step_data if isinstance(step_data, StepData) else StepData.from_dict(step_data)
+            self._attach(record, store=None)
+            return
+        if not pipeline_uuid:
+            raise PipelineNotDefinedException(f"step {self.name!r} needs the uuid of its pipeline")
+        store = Store(repository_class)
+        record = type(self)._new_record(pipeline_uuid, position=None)
+        store.insert(record)
+        self._attach(record, store)
+
+    @classmethod
+    def _validate_class(cls) -> None:
+        if not cls.name:
+            raise StepNameNotDefinedException(f"step class {cls.__qualname__} has no name")
+
+    @classmethod
+    def _new_record(cls, pipeline_uuid: str, position: int | None) -> StepData:
+        return StepData(
+            uuid=str(uuid_module.uuid4()),
+            name=cls.name,
+            pipeline_uuid=pipeline_uuid,
+            metadata=copy.deepcopy(cls.metadata),
+            status=Status.CREATED,
+            position=position,
+            **new_record_times(),
+        )
+
+    @classmethod
+    def _from_record(cls, record: StepData, store: Store, pipeline: Pipeline | None = None) -> Step:
+        step = cls.__new__(cls)
+        step.name = record.name
+        step._repository_class = store.repository_class
+        step._attach(record, store)
+        step._pipeline = pipeline
+        return step
+
+    def _attach(self, record: StepData, store: Store | None) -> None:
+        self._record = record
+        self._store = store
+        self._pipeline = None
+        self.metadata = record.metadata
+
+    # What users read ------------------------------------------------------------
+
+    @property
+    def pipeline_uuid(self) -> str:
+        """Uuid of the pipeline this step belongs to."""
+        return self._record.pipeline_uuid
+
+    @property
+    def position(self) -> int | None:
+        """Index of this step in its pipeline (``None`` for records of prorch 1.0.1)."""
+        return self._record.position
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """``type``, ``message``, ``traceback`` and ``hook`` of the exception that failed the step."""
+        return self._record.error
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The pipeline's shared dict, for handing data to later steps.
+
+        Persisted with the pipeline after each hook run by a tick. Outside a tick this is
+        a read-only copy of what is stored.
+        """
+        if self._pipeline is not None:
+            return self._pipeline.context
+        return self._require_store().pipeline(self.pipeline_uuid).context
+
+    # How a step ends itself ------------------------------------------------------
+
+    def finish(self, note: str | None = None, *, by: str = BY_STEP) -> None:
+        """Mark this step finished; the pipeline moves on at its next tick."""
+        self._change_status(Status.FINISHED, by=by, note=note)
+
+    def fail(self, note: str | None = None, *, by: str = BY_STEP) -> None:
+        """Mark this step failed; the pipeline fails at its next tick."""
+        self._change_status(Status.FAILED, by=by, note=note)
+
+    def cancel(self, note: str | None = None, *, by: str = BY_STEP) -> None:
+        """Mark this step cancelled; the pipeline is cancelled at its next tick."""
+        self._change_status(Status.CANCELLED, by=by, note=note)
+
+    # Engine side -----------------------------------------------------------------
+
+    def _run_hook(self, hook_name: str) -> None:
+        """Run ``on_start`` or ``on_continue``.
+
+        An exception fails the step (its error stored) and is re-raised as
+        :class:`StepHookError`.
+        """
+        try:
+            getattr(self, hook_name)()
+        except Exception as exc:
+            self._record.error = {
+                "hook": hook_name,
+                "type": type(exc).__qualname__,
+                "message": str(exc),
+                "traceback": "".join(traceback.format_exception(exc)),
+                "at": utc_now(),
+            }
+            if self.status not in Status.ENDED:
+                self._change_status(Status.FAILED, by=BY_ERROR, note=f"{hook_name} raised {type(exc).__name__}")
+            raise StepHookError(
+                f"{self._describe()} of pipeline {self.pipeline_uuid}: {hook_name}() raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _sync_record(self) -> None:
+        self._record.metadata = self.metadata
+
+    def _pipeline_uuid(self) -> str:
+        return self.pipeline_uuid
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.uuid[:8]} {self.status}>"

@@ -1,0 +1,104 @@
+"""The engine's gateway to a repository class: typed records in, typed records out."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from prorch_nb.dataclasses._record import record_to_dict
+from prorch_nb.dataclasses.pipeline import PipelineData
+from prorch_nb.dataclasses.step import StepData
+from prorch_nb.exceptions.exceptions import RecordNotFoundError, RepositoryNotDefinedException
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.utils.constants import Metadata
+
+R = TypeVar("R", PipelineData, StepData)
+
+
+class Store:
+    """One repository instance per table, made from a user's repository class.
+
+    Works with any class following the seed's four-method interface; uses a
+    repository's ``unit_of_work`` and ``all`` when it has them.
+    """
+
+    def __init__(self, repository_class: type[IRepository]) -> None:
+        if not callable(repository_class):
+            raise RepositoryNotDefinedException(
+                f"repository_class must be a repository class, got {repository_class!r}"
+            )
+        self.repository_class = repository_class
+        self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
+        self.steps = repository_class(Metadata.STEP_MODEL)
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Group changes to both tables, for repositories that support it."""
+        with _unit_of_work(self.pipelines), _unit_of_work(self.steps):
+            yield
+
+    # Reads -------------------------------------------------------------------------
+
+    def pipeline(self, uuid: str) -> PipelineData:
+        """The pipeline record ``uuid``; ``RecordNotFoundError`` if there is none."""
+        return _get(self.pipelines, uuid, PipelineData.from_dict, "pipeline")
+
+    def step(self, uuid: str) -> StepData:
+        """The step record ``uuid``; ``RecordNotFoundError`` if there is none."""
+        return _get(self.steps, uuid, StepData.from_dict, "step")
+
+    def steps_of(self, pipeline_uuid: str) -> list[StepData]:
+        """The steps of a pipeline in order (by position; storage order for old records)."""
+        found = self.steps.search(["pipeline_uuid", pipeline_uuid]) or []
+        steps = [StepData.from_dict(data) for data in found]
+        steps.sort(key=lambda step: -1 if step.position is None else step.position)
+        return steps
+
+    def pipelines_with_status(self, status: str) -> list[PipelineData]:
+        """Pipelines with ``status``, oldest first (storage order where times are missing)."""
+        found = self.pipelines.search(["status", status]) or []
+        records = [PipelineData.from_dict(data) for data in found]
+        records.sort(key=lambda record: record.created_at or "")
+        return records
+
+    def all_pipelines(self) -> list[PipelineData]:
+        """Every pipeline record, oldest first."""
+        records = [PipelineData.from_dict(data) for data in _all(self.pipelines)]
+        records.sort(key=lambda record: record.created_at or "")
+        return records
+
+    def all_steps(self) -> list[StepData]:
+        """Every step record, in storage order."""
+        return [StepData.from_dict(data) for data in _all(self.steps)]
+
+    # Writes ------------------------------------------------------------------------
+
+    def insert(self, record: PipelineData | StepData) -> None:
+        """Store a new record."""
+        self._table(record).save(record_to_dict(record))
+
+    def write(self, record: PipelineData | StepData) -> None:
+        """Store every field of an existing record."""
+        self._table(record).update(record.uuid, record_to_dict(record))
+
+    def _table(self, record: PipelineData | StepData) -> IRepository:
+        return self.steps if isinstance(record, StepData) else self.pipelines
+
+
+def _get(table: IRepository, uuid: str, load: Callable[[Any], R], kind: str) -> R:
+    data = table.get(uuid)
+    if not data:
+        raise RecordNotFoundError(f"no {kind} record with uuid {uuid!r}")
+    return load(data)
+
+
+def _unit_of_work(table: Any) -> contextlib.AbstractContextManager:
+    method = getattr(table, "unit_of_work", None)
+    return method() if method else contextlib.nullcontext()
+
+
+def _all(table: Any) -> list[dict[str, Any]]:
+    if hasattr(table, "all"):
+        return table.all()
+    return IRepository.all(table)
