@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from prorch_nb.dataclasses._record import record_to_dict
@@ -29,6 +29,7 @@ class Store:
                 f"repository_class must be a repository class, got {repository_class!r}"
             )
         self.repository_class = repository_class
+        self._copy = not getattr(repository_class, "returns_copies", False)
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
         self.steps = repository_class(Metadata.STEP_MODEL)
 
@@ -42,55 +43,61 @@ class Store:
 
     def pipeline(self, uuid: str) -> PipelineData:
         """The pipeline record ``uuid``; ``RecordNotFoundError`` if there is none."""
-        return _get(self.pipelines, uuid, PipelineData.from_dict, "pipeline")
+        return self._pipeline_record(_get(self.pipelines, uuid, "pipeline"))
 
     def step(self, uuid: str) -> StepData:
         """The step record ``uuid``; ``RecordNotFoundError`` if there is none."""
-        return _get(self.steps, uuid, StepData.from_dict, "step")
+        return self._step_record(_get(self.steps, uuid, "step"))
 
     def steps_of(self, pipeline_uuid: str) -> list[StepData]:
         """The steps of a pipeline in order (by position; storage order for old records)."""
         found = self.steps.search(["pipeline_uuid", pipeline_uuid]) or []
-        steps = [StepData.from_dict(data) for data in found]
+        steps = [self._step_record(data) for data in found]
         steps.sort(key=lambda step: -1 if step.position is None else step.position)
         return steps
 
     def pipelines_with_status(self, status: str) -> list[PipelineData]:
         """Pipelines with ``status``, oldest first (storage order where times are missing)."""
         found = self.pipelines.search(["status", status]) or []
-        records = [PipelineData.from_dict(data) for data in found]
+        records = [self._pipeline_record(data) for data in found]
         records.sort(key=lambda record: record.created_at or "")
         return records
 
     def all_pipelines(self) -> list[PipelineData]:
         """Every pipeline record, oldest first."""
-        records = [PipelineData.from_dict(data) for data in _all(self.pipelines)]
+        records = [self._pipeline_record(data) for data in _all(self.pipelines)]
         records.sort(key=lambda record: record.created_at or "")
         return records
 
     def all_steps(self) -> list[StepData]:
         """Every step record, in storage order."""
-        return [StepData.from_dict(data) for data in _all(self.steps)]
+        return [self._step_record(data) for data in _all(self.steps)]
 
     # Writes ------------------------------------------------------------------------
 
     def insert(self, record: PipelineData | StepData) -> None:
         """Store a new record."""
-        self._table(record).save(record_to_dict(record))
+        self._table(record).save(record_to_dict(record, copy=self._copy))
 
     def write(self, record: PipelineData | StepData) -> None:
         """Store every field of an existing record."""
-        self._table(record).update(record.uuid, record_to_dict(record))
+        self._table(record).update(record.uuid, record_to_dict(record, copy=self._copy))
+
+    def _pipeline_record(self, data: dict[str, Any]) -> PipelineData:
+        return PipelineData.from_dict(data, copy=self._copy)
+
+    def _step_record(self, data: dict[str, Any]) -> StepData:
+        return StepData.from_dict(data, copy=self._copy)
 
     def _table(self, record: PipelineData | StepData) -> IRepository:
         return self.steps if isinstance(record, StepData) else self.pipelines
 
 
-def _get(table: IRepository, uuid: str, load: Callable[[Any], R], kind: str) -> R:
+def _get(table: IRepository, uuid: str, kind: str) -> dict[str, Any]:
     data = table.get(uuid)
     if not data:
         raise RecordNotFoundError(f"no {kind} record with uuid {uuid!r}")
-    return load(data)
+    return data
 
 
 def _unit_of_work(table: Any) -> contextlib.AbstractContextManager:

@@ -27,6 +27,6 @@ class PipelineData:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PipelineData:
+    def from_dict(cls, data: Mapping[str, Any], *, copy: bool = True) -> PipelineData:
         """Load a stored pipeline dict; raises ``InvalidRecordError`` naming the record."""
-        return record_from_dict(cls, data, required=("uuid", "name", "status"))
+        return record_from_dict(cls, data, required=("uuid", "name", "status"), copy=copy)

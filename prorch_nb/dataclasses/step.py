@@ -37,6 +37,6 @@ class StepData:
     on_start_done: bool | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StepData:
+    def from_dict(cls, data: Mapping[str, Any], *, copy: bool = True) -> StepData:
         """Load a stored step dict; raises ``InvalidRecordError`` naming the record."""
-        return record_from_dict(cls, data, required=("uuid", "name", "pipeline_uuid", "status"))
+        return record_from_dict(cls, data, required=("uuid", "name", "pipeline_uuid", "status"), copy=copy)

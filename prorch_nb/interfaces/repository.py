@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, ClassVar
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
 from prorch_nb.utils.constants import Status
@@ -25,6 +25,10 @@ class IRepository:
     """
 
     model: str
+    #: Set to ``True`` when ``get``/``search``/``all`` return fresh objects and
+    #: ``save``/``update`` keep no reference to their argument; the engine then skips
+    #: its defensive copies.
+    returns_copies: ClassVar[bool] = False
 
     def __init__(self, model: str) -> None:
         self.model = model

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -105,8 +106,8 @@ class Database:
         self._signature = signature
 
     def _commit(self) -> None:
-        data = {name: table.rows for name, table in self._tables.items()}
-        self.storage.write(data)
+        text = "{" + ",".join(f"{json.dumps(name)}:{table.json_text()}" for name, table in self._tables.items()) + "}"
+        self.storage.write_text(text)
         self._signature = _signature(self.path)
         self._dirty = False
 

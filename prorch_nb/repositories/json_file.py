@@ -38,13 +38,16 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Replace the file with ``data`` atomically."""
+        self.write_text(json.dumps(data, separators=(",", ":")))
+
+    def write_text(self, text: str) -> None:
+        """Replace the file with ``text`` (already JSON) atomically."""
         folder = os.path.dirname(os.path.abspath(self.path))
-        text = json.dumps(data, separators=(",", ":")).encode()
         handle, temporary = tempfile.mkstemp(prefix=os.path.basename(self.path) + ".", suffix=".tmp", dir=folder)
         try:
             os.fchmod(handle, _file_mode(self.path))
             with os.fdopen(handle, "wb") as out:
-                out.write(text)
+                out.write(text.encode())
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, self.path)

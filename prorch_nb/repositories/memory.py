@@ -18,6 +18,7 @@ class InMemoryRepository(IRepository):
     :meth:`fresh` makes a class with empty storage of its own.
     """
 
+    returns_copies = True
     _tables: ClassVar[dict[str, IndexedTable]] = {}
     _lock: ClassVar[threading.RLock] = threading.RLock()
 

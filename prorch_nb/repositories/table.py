@@ -1,31 +1,30 @@
 """An indexed in-memory table of records, shared by the bundled repositories.
 
-Rows are keyed by a TinyDB-style document id (a decimal string) and found by uuid, and
-by value for the indexed fields the engine searches on, so no lookup scans the table.
+Rows are kept as compact JSON text, keyed by a TinyDB-style document id, so a table of
+tens of thousands of records holds few Python objects (cheap for the garbage collector),
+every read returns fresh objects, and the file is written by joining the texts. Rows are
+found by uuid, and by value for the fields the engine searches on: no lookup scans.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 #: Fields with an index: what the engine searches by.
 INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
 
 
-def clone(value: Any) -> Any:
-    """Copy JSON-shaped data (dicts, lists, scalars); much faster than ``copy.deepcopy``."""
-    if isinstance(value, dict):
-        return {key: clone(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clone(item) for item in value]
-    return value
+def to_text(record: dict[str, Any]) -> str:
+    """Compact JSON of one record."""
+    return json.dumps(record, separators=(",", ":"))
 
 
 class IndexedTable:
     """Records by document id, with indexes by uuid and by :data:`INDEXED_FIELDS`."""
 
     def __init__(self, rows: dict[str, dict[str, Any]] | None = None) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.rows: dict[str, str] = {}
         self._by_uuid: dict[str, str] = {}
         self._index: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in INDEXED_FIELDS}
         self._next_id = 1
@@ -34,12 +33,12 @@ class IndexedTable:
 
     def get(self, uuid: str) -> dict[str, Any] | None:
         doc_id = self._by_uuid.get(uuid)
-        return clone(self.rows[doc_id]) if doc_id is not None else None
+        return json.loads(self.rows[doc_id]) if doc_id is not None else None
 
     def insert(self, data: dict[str, Any]) -> str:
-        """Store a copy of ``data`` under a new document id, which is returned."""
+        """Store ``data`` under a new document id, which is returned."""
         doc_id = str(self._next_id)
-        self._put(doc_id, clone(data))
+        self._put(doc_id, data)
         return doc_id
 
     def update(self, uuid: str, data: dict[str, Any]) -> bool:
@@ -47,47 +46,52 @@ class IndexedTable:
         doc_id = self._by_uuid.get(uuid)
         if doc_id is None:
             return False
-        row = self.rows[doc_id]
+        row = json.loads(self.rows[doc_id])
         self._unindex(doc_id, row)
-        row.update(clone(data))
-        self._reindex(doc_id, row)
+        row.update(data)
+        self._put(doc_id, row)
         return True
 
     def search(self, field: str, value: Any) -> list[dict[str, Any]]:
-        """Copies of the records whose ``field`` equals ``value``, in document order."""
+        """The records whose ``field`` equals ``value``, in document order."""
         if field == "uuid":
             found = self.get(value)
             return [found] if found else []
         index = self._index.get(field)
         if index is None:
-            return [clone(row) for row in self.rows.values() if row.get(field) == value]
+            return [row for row in self.all() if row.get(field) == value]
         doc_ids = sorted(index.get(_key(value), ()), key=_document_order)
-        return [clone(self.rows[doc_id]) for doc_id in doc_ids]
+        return _parse_many(self.rows[doc_id] for doc_id in doc_ids)
 
     def all(self) -> list[dict[str, Any]]:
-        return [clone(row) for row in self.rows.values()]
+        """Every record, in document order of insertion."""
+        return _parse_many(self.rows.values())
+
+    def json_text(self) -> str:
+        """The table as TinyDB lays it out in a file: ``{"<doc_id>": record, ...}``."""
+        return "{" + ",".join(f"{json.dumps(doc_id)}:{text}" for doc_id, text in self.rows.items()) + "}"
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def _put(self, doc_id: str, row: dict[str, Any]) -> None:
-        self.rows[doc_id] = row
-        self._reindex(doc_id, row)
-        if doc_id.isdigit():
-            self._next_id = max(self._next_id, int(doc_id) + 1)
-
-    def _reindex(self, doc_id: str, row: dict[str, Any]) -> None:
+        self.rows[doc_id] = to_text(row)
         if isinstance(row.get("uuid"), str):
             self._by_uuid[row["uuid"]] = doc_id
         for name, index in self._index.items():
             if name in row:
                 index.setdefault(_key(row[name]), {})[doc_id] = None
+        if doc_id.isdigit():
+            self._next_id = max(self._next_id, int(doc_id) + 1)
 
     def _unindex(self, doc_id: str, row: dict[str, Any]) -> None:
         for name, index in self._index.items():
             if name in row:
-                bucket = index.get(_key(row[name]), {})
-                bucket.pop(doc_id, None)
+                index.get(_key(row[name]), {}).pop(doc_id, None)
+
+
+def _parse_many(texts: Any) -> list[dict[str, Any]]:
+    return json.loads("[" + ",".join(texts) + "]")
 
 
 def _key(value: Any) -> Any:

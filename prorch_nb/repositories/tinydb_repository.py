@@ -21,6 +21,7 @@ class TinyDBRepository(IRepository):
     """
 
     path: ClassVar[str | os.PathLike[str]] = "database.json"
+    returns_copies = True
 
     def __init__(self, model: str) -> None:
         super().__init__(model)
