@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.exceptions.exceptions import InvalidTransitionError
+from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidTransitionError
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
@@ -53,7 +53,8 @@ class Tracked:
     _record: PipelineData | StepData
     _store: Store | None
     _repository_class: type
-    _defer_saves: bool = False
+    #: The status this object last read from or wrote to the store.
+    _stored_status: str | None = None
     name: str | None = None
 
     @property
@@ -86,21 +87,38 @@ class Tracked:
             entry["note"] = note
         self._record.history.append(entry)
         self._record.status = new
-        self._save()
+        try:
+            self._save()
+        except BaseException:
+            self._record.history.pop()
+            self._record.status = old
+            raise
         change = StatusChange(self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, by)
         for listener in list(_listeners):
             listener(change)
 
     def _save(self) -> None:
-        """Write the whole record (with the instance's metadata) to the store.
+        """Write the whole record, unless someone else has ended it since it was read.
 
-        While a tick runs hooks, saves are deferred: the tick's commit writes the record.
+        Raises :class:`ConcurrentChangeError` then, and writes nothing.
         """
         self._sync_record()
-        if self._defer_saves:
-            return
-        self._record.updated_at = utc_now()
-        self._require_store().write(self._record)
+        store = self._require_store()
+        with store.unit_of_work():
+            stored = store.status_of(self._record)
+            if stored != self._stored_status and stored in Status.ENDED:
+                raise ConcurrentChangeError(
+                    f"{self._describe()} was {stored} meanwhile by someone else; this change was not saved"
+                )
+            self._record.updated_at = utc_now()
+            store.write(self._record)
+        self._stored_status = self._record.status
+
+    def _adopt(self, record: PipelineData | StepData, store: Store | None) -> None:
+        """Take ``record`` as this object's state (as just read from ``store``)."""
+        self._record = record
+        self._store = store
+        self._stored_status = record.status
 
     def _sync_record(self) -> None:
         """Copy instance attributes users may rebind (``metadata``) into the record."""

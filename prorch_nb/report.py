@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from prorch_nb.utils.constants import Status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TickOutcome:
     """What one tick did to one pipeline."""
 
@@ -52,7 +52,7 @@ class TickOutcome:
         return f"{line}\n    error: {self.error}" if self.error else line
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TickError:
     """A pipeline the orchestrator could not tick, and why."""
 

@@ -35,8 +35,14 @@ class Store:
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[None]:
-        """Group changes to both tables, for repositories that support it."""
-        with _unit_of_work(self.pipelines), _unit_of_work(self.steps):
+        """Make changes to both tables atomic, for repositories that support it."""
+        with _optional(self.pipelines, "unit_of_work"), _optional(self.steps, "unit_of_work"):
+            yield
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Let repositories that support it write the units inside together."""
+        with _optional(self.pipelines, "batch"), _optional(self.steps, "batch"):
             yield
 
     # Reads -------------------------------------------------------------------------
@@ -48,6 +54,11 @@ class Store:
     def step(self, uuid: str) -> StepData:
         """The step record ``uuid``; ``RecordNotFoundError`` if there is none."""
         return self._step_record(_get(self.steps, uuid, "step"))
+
+    def status_of(self, record: PipelineData | StepData) -> str | None:
+        """The stored status of ``record`` (``None`` if it is not stored yet)."""
+        data = self._table(record).get(record.uuid)
+        return data.get("status") if data else None
 
     def steps_of(self, pipeline_uuid: str) -> list[StepData]:
         """The steps of a pipeline in order (by position; storage order for old records)."""
@@ -100,8 +111,8 @@ def _get(table: IRepository, uuid: str, kind: str) -> dict[str, Any]:
     return data
 
 
-def _unit_of_work(table: Any) -> contextlib.AbstractContextManager:
-    method = getattr(table, "unit_of_work", None)
+def _optional(table: Any, hook: str) -> contextlib.AbstractContextManager:
+    method = getattr(table, hook, None)
     return method() if method else contextlib.nullcontext()
 
 

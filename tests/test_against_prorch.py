@@ -73,6 +73,7 @@ SCENARIO_CASES = [
     pytest.param(
         "orchestrator", (), ["finished", "created", "finished", "finished", "finished"], id="orchestrator-passes"
     ),
+    pytest.param("cross_pipeline", (), ["finished", "finished"], id="step-waits-on-another-pipeline"),
 ]
 
 

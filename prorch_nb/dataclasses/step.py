@@ -9,7 +9,7 @@ from typing import Any
 from prorch_nb.dataclasses._record import record_from_dict
 
 
-@dataclass
+@dataclass(slots=True)
 class StepData:
     """One step record.
 

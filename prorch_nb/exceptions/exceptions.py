@@ -13,6 +13,7 @@ Each class also subclasses the builtin that fits, so ``except ValueError`` keeps
     │   ├── InvalidRecordError                          a record missing fields or of the wrong shape
     │   └── NotRegisteredError                          a stored name with no registered class
     ├── InvalidTransitionError            (ValueError)  changing a status that has ended
+    │   └── ConcurrentChangeError                       ...because someone else ended it meanwhile
     ├── StepHookError                     (RuntimeError) a step's hook raised; the step is failed
     └── StoreFileError                    (OSError)     a database file that cannot be read or written
 """
@@ -62,6 +63,10 @@ class NotRegisteredError(RecordError):
 
 class InvalidTransitionError(ProrchError, ValueError):
     """A status change that is not allowed, such as leaving an ended status."""
+
+
+class ConcurrentChangeError(InvalidTransitionError):
+    """Someone else (another worker, a person) ended the record since it was read."""
 
 
 class StepHookError(ProrchError, RuntimeError):

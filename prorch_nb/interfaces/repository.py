@@ -17,10 +17,12 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Two methods are optional and have working defaults:
+    Three methods are optional and have working defaults:
 
-    * ``unit_of_work()``: a context manager around a group of changes, so a store can
-      write them at once (atomically) and serialise writers. The default does nothing.
+    * ``unit_of_work()``: a context manager around a group of changes that must be
+      atomic (the store may lock, and write them at once). The default does nothing.
+    * ``batch()``: a context manager around many units of work (an orchestrator pass);
+      a store may write them together. The default does nothing.
     * ``all()``: every record, used by views; the default searches each status.
     """
 
@@ -51,6 +53,10 @@ class IRepository:
 
     def unit_of_work(self) -> AbstractContextManager[None]:
         """Group the changes made inside the block; a no-op unless a store overrides it."""
+        return contextlib.nullcontext()
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group many units of work; a no-op unless a store overrides it."""
         return contextlib.nullcontext()
 
     def all(self) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ from prorch_nb import registry
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
 from prorch_nb.dataclasses.orchestrator import OrchestratorConfig
 from prorch_nb.dataclasses.pipeline import PipelineData
-from prorch_nb.pipeline.tick import Tick, begin_tick, commit_tick, run_hooks
+from prorch_nb.display import RichDisplay
+from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import RunReport, TickError, TickReport
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
@@ -16,12 +17,12 @@ from prorch_nb.utils.constants import Status
 __all__ = ["Orchestrator", "OrchestratorConfig"]
 
 
-class Orchestrator:
+class Orchestrator(RichDisplay):
     """Advances pipelines stored in ``config.repository_class``.
 
     :meth:`execute_pipelines` is one pass: every ``pending`` pipeline ticks once. A
     pipeline that raises (a hook, an unregistered name, a bad record) is reported and
-    never stops the others.
+    never stops the others. In Jupyter it shows an overview of the repository's runs.
     """
 
     def __init__(self, config: OrchestratorConfig, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
@@ -39,20 +40,16 @@ class Orchestrator:
         return Store(self._repository_class).pipelines_with_status(Status.PENDING)
 
     def execute_pipelines(self) -> TickReport:
-        """Tick every pending pipeline once; returns what happened to each."""
+        """Tick every pending pipeline once, oldest first; returns what happened to each.
+
+        Pipelines tick one after the other, each to its end (hooks included) before the
+        next begins, exactly as in prorch; the store may write the pass's changes together.
+        """
         store = Store(self._repository_class)
         report = TickReport()
-        with store.unit_of_work():
-            ticks = [
-                tick
-                for record in store.pipelines_with_status(Status.PENDING)
-                if (tick := self._begin(record, store, report))
-            ]
-        for tick in ticks:
-            run_hooks(tick)
-        with store.unit_of_work():
-            for tick in ticks:
-                self._commit(tick, store, report)
+        with store.batch():
+            for record in store.pipelines_with_status(Status.PENDING):
+                self._tick(record, store, report)
         return report
 
     def run_until_done(
@@ -86,20 +83,13 @@ class Orchestrator:
                 run.stopped_because = "a whole pass changed nothing (pending steps are waiting)"
                 return run
 
-    def _begin(self, record: PipelineData, store: Store, report: TickReport) -> Tick | None:
+    def _tick(self, record: PipelineData, store: Store, report: TickReport) -> None:
         try:
-            where = f"pipeline record {record.uuid}"
-            pipeline = registry.pipeline_class(record.name, record=where)._from_record(record, store)
-            return begin_tick(pipeline, store, self.lease_seconds)
+            pipeline = registry.pipeline_class(record.name, record=f"pipeline record {record.uuid}")
+            tick = run_tick(pipeline._from_record(record, store), store, self.lease_seconds)
         except Exception as exc:  # one pipeline's problem never stops the pass
             report.errors.append(TickError(record.uuid, record.name, f"{type(exc).__name__}: {exc}", exc))
-            return None
-
-    def _commit(self, tick: Tick, store: Store, report: TickReport) -> None:
-        try:
-            commit_tick(tick, store)
-        except Exception as exc:
-            report.errors.append(TickError(tick.pipeline.uuid, tick.pipeline.name or "", str(exc), exc))
+            return
         outcome = tick.outcome()
         report.outcomes.append(outcome)
         if tick.error:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import uuid as uuid_module
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from prorch_nb import registry
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
+from prorch_nb.display import BoundOnClassToo, mimebundle, pipeline_repr
 from prorch_nb.exceptions.exceptions import (
     InvalidRecordError,
     InvalidTransitionError,
@@ -23,6 +24,9 @@ from prorch_nb.report import TickOutcome
 from prorch_nb.step.step import Step
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
+
+if TYPE_CHECKING:
+    import graphviz
 
 
 class Pipeline(Tracked):
@@ -39,6 +43,8 @@ class Pipeline(Tracked):
     #: Default metadata of a new run (copied, never shared); ``current_step`` is the uuid
     #: of the step the run is on.
     metadata: dict[str, Any] = {"current_step": None}
+    #: Jupyter shows a class's definition and a run's state (:mod:`prorch_nb.notebook.jupyter`).
+    _repr_mimebundle_ = BoundOnClassToo(mimebundle)
 
     def __init__(
         self,
@@ -105,8 +111,7 @@ class Pipeline(Tracked):
         self._attach(record, store)
 
     def _attach(self, record: PipelineData, store: Store | None) -> None:
-        self._record = record
-        self._store = store
+        self._adopt(record, store)
         self.metadata = record.metadata
         self.context = record.context
 
@@ -163,5 +168,21 @@ class Pipeline(Tracked):
         """Uuid of the step this run is on (``None`` before its first tick)."""
         return self.metadata.get("current_step")
 
+    # Showing ---------------------------------------------------------------------
+
+    def graph(self, direction: str = "LR") -> graphviz.Digraph:
+        """This run's diagram, read now: steps coloured by status (``.source`` is the DOT)."""
+        from prorch_nb.notebook.diagrams import run_graph
+
+        return run_graph(self, direction)
+
+    @classmethod
+    def definition(cls, direction: str = "LR") -> graphviz.Digraph:
+        """The diagram of this pipeline class: its steps in order, with their hooks."""
+        from prorch_nb.notebook.diagrams import definition_graph
+
+        return definition_graph(cls, direction)
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.uuid[:8]} {self.status}>"
+        """``<Name uuid8 status: ✓ StepA → ▶ StepB → · StepC>``, read now; never raises."""
+        return pipeline_repr(self)

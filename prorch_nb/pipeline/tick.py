@@ -3,10 +3,10 @@
 1. ``begin_tick`` (inside the store's unit of work): apply the ending rule, or pick the
    first open step, start it if it is ``created`` and claim it.
 2. ``run_hooks`` (outside): ``on_start`` for a step just started (or whose ``on_start``
-   never completed), then ``on_continue`` while the step is still pending. Status
-   changes made by hooks are kept on the records until the commit.
-3. ``commit_tick`` (inside again): write the step and the pipeline's context and release
-   the claim, unless someone else ended the step or took the claim meanwhile.
+   never completed), then ``on_continue`` while the step is still pending. A status
+   change made by a hook is saved at once, as in prorch.
+3. ``commit_tick`` (inside again): save the step's metadata and the pipeline's context
+   and release the claim, unless someone else ended the step or took the claim meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from prorch_nb import registry
 from prorch_nb.claims import claim_is_live, lease_end, new_claimant
-from prorch_nb.exceptions.exceptions import InvalidRecordError, StepHookError
+from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError
 from prorch_nb.lifecycle import BY_ENGINE
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
@@ -118,7 +118,6 @@ def run_hooks(tick: Tick) -> None:
     step = tick.step
     if step is None:
         return
-    step._defer_saves = True
     try:
         if step._record.on_start_done is False:
             try:
@@ -129,22 +128,31 @@ def run_hooks(tick: Tick) -> None:
             step._run_hook("on_continue")
     except StepHookError as exc:
         tick.error = exc
-    finally:
-        step._defer_saves = False
+    except ConcurrentChangeError:
+        tick.conflict = True
 
 
 def commit_tick(tick: Tick, store: Store) -> None:
-    """Phase 3: persist what the hooks did. Call inside ``store.unit_of_work()``."""
+    """Phase 3: save what the hooks left (metadata, context), release the claim.
+
+    Call inside ``store.unit_of_work()``. Nothing is saved if another worker took the
+    claim over or someone ended the step meanwhile; the tick is marked ``conflict``.
+    """
     step = tick.step
     if step is None:
         return
     stored = store.step(step.uuid)
-    if stored.claimed_by != tick.claimant or stored.status in Status.ENDED:
+    if tick.conflict or stored.claimed_by != tick.claimant:
         tick.conflict = True
-        step._record = stored
+        step._attach(stored, store)
         return
     step._record.claimed_by = step._record.claimed_until = None
-    step._save()
+    try:
+        step._save()
+    except ConcurrentChangeError:
+        tick.conflict = True
+        step._attach(store.step(step.uuid), store)
+        return
     store.pipelines.update(tick.pipeline.uuid, {"context": tick.pipeline.context})
 
 

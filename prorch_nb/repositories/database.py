@@ -1,11 +1,19 @@
 """One TinyDB file as this process sees it: indexed tables, locks and atomic commits.
 
-Every repository instance on the same path shares one :class:`Database`. Changes are
-applied to the in-memory tables at once and written to the file when the outermost
-unit of work ends (a change made outside one is its own unit). A unit of work holds a
-thread lock and an exclusive lock on ``<file>.lock``, and first reloads the file if
-another process has replaced it, so writers never lose each other's updates. Readers
-take no file lock: the file is only ever replaced whole.
+Every repository on the same path shares one :class:`Database`. Changes apply to the
+in-memory tables at once (so the whole process sees them) and reach the file by an
+atomic replace ("flush"):
+
+* a *unit of work* is atomic: it holds a thread lock, and an exclusive lock on
+  ``<file>.lock`` taken at its start (reloading the file if another process replaced
+  it); if it raises, its changes are undone;
+* outside a *batch*, each unit flushes when it ends and releases the file lock;
+* inside a batch (an orchestrator pass), flushes are spaced ``flush_interval`` seconds
+  apart: the file lock is kept, between units, while changes are unflushed, so no other
+  process can write in between; the batch's end flushes.
+
+Readers take no file lock (the file is only ever replaced whole) and never wait for a
+hook: hooks run between units, when the thread lock is free.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prorch_nb.repositories.json_file import AtomicJSONStorage
 from prorch_nb.repositories.table import IndexedTable
@@ -29,14 +38,20 @@ class Database:
 
     _open: ClassVar[dict[str, Database]] = {}
     _open_lock: ClassVar[threading.Lock] = threading.Lock()
+    #: Seconds between flushes inside a batch.
+    flush_interval: float = 1.0
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.storage = AtomicJSONStorage(path)
         self._lock = threading.RLock()
-        self._depth = 0
+        self._units = 0
+        self._batches = 0
+        self._journal: list[tuple[str, str, str | None]] = []
         self._dirty = False
         self._lock_file: int | None = None
+        self._locked = False
+        self._last_flush = time.monotonic()
         self._tables: dict[str, IndexedTable] = {}
         self._signature: Signature | bool | None = False  # False: never loaded
 
@@ -49,52 +64,116 @@ class Database:
                 cls._open[key] = cls(key)
             return cls._open[key]
 
-    # Reading and writing through the tables ------------------------------------------
+    # Records ------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def reading(self, name: str) -> Iterator[IndexedTable]:
-        """The table ``name``, up to date with the file, for reading."""
-        with self._lock:
-            if self._depth == 0:
-                self._refresh()
-            yield self._table(name)
+    def get(self, table: str, uuid: str) -> dict[str, Any] | None:
+        with self._reading(table) as rows:
+            return rows.get(uuid)
 
-    @contextlib.contextmanager
-    def writing(self, name: str) -> Iterator[IndexedTable]:
-        """The table ``name`` inside a unit of work, marked as changed."""
+    def search(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
+        with self._reading(table) as rows:
+            return rows.search(field, value)
+
+    def all(self, table: str) -> list[dict[str, Any]]:
+        with self._reading(table) as rows:
+            return rows.all()
+
+    def insert(self, table: str, data: dict[str, Any]) -> str:
+        """Insert a record; returns its document id."""
         with self.unit_of_work():
+            rows = self._table(table)
+            doc_id = rows.insert(data)
+            self._journal.append((table, doc_id, None))
             self._dirty = True
-            yield self._table(name)
+            return doc_id
+
+    def update(self, table: str, uuid: str, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the record ``uuid`` (nothing if there is none)."""
+        with self.unit_of_work():
+            rows = self._table(table)
+            doc_id = rows.doc_id_of(uuid)
+            if doc_id is None:
+                return
+            self._journal.append((table, doc_id, rows.text_of(doc_id)))
+            rows.update(uuid, data)
+            self._dirty = True
+
+    # Grouping -----------------------------------------------------------------------
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[None]:
-        """Group changes into one atomic write; nested units join the outermost one."""
+        """Make the changes inside atomic; nested units join the outermost one."""
         with self._lock:
-            outermost = self._depth == 0
+            outermost = self._units == 0
             if outermost:
-                self._acquire_file_lock()
-            self._depth += 1
+                self._lock_file_and_refresh()
+                self._journal = []
+            self._units += 1
             try:
-                if outermost:
-                    self._refresh()
                 yield
-                if outermost and self._dirty:
-                    self._commit()
             except BaseException:
                 if outermost:
-                    self._discard()
+                    self._undo()
                 raise
             finally:
-                self._depth -= 1
+                self._units -= 1
                 if outermost:
-                    self._release_file_lock()
+                    self._journal = []
+                    self._settle()
 
-    # Internals --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Space the flushes of the units inside ``flush_interval`` apart; flush at the end."""
+        with self._lock:
+            self._batches += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batches -= 1
+                if self._units == 0:
+                    self._settle(force=True)
+
+    # Internals ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self, table: str) -> Iterator[IndexedTable]:
+        with self._lock:
+            if not self._locked:
+                self._refresh()
+            yield self._table(table)
 
     def _table(self, name: str) -> IndexedTable:
         if name not in self._tables:
             self._tables[name] = IndexedTable()
         return self._tables[name]
+
+    def _settle(self, force: bool = False) -> None:
+        """After a unit: flush and let other processes in, unless a batch defers it."""
+        due = force or self._batches == 0 or time.monotonic() - self._last_flush >= self.flush_interval
+        if not due and self._dirty:
+            return
+        try:
+            if self._dirty:
+                self._flush()
+        finally:
+            self._unlock_file()
+
+    def _flush(self) -> None:
+        tables = ",".join(f"{json.dumps(name)}:{table.json_text()}" for name, table in self._tables.items())
+        try:
+            self.storage.write_text("{" + tables + "}")
+        except BaseException:
+            self._dirty = False
+            self._signature = False  # unflushed changes are dropped: reload what is committed
+            raise
+        self._signature = _signature(self.path)
+        self._dirty = False
+        self._last_flush = time.monotonic()
+
+    def _undo(self) -> None:
+        for table, doc_id, text in reversed(self._journal):
+            self._tables[table].restore(doc_id, text)
 
     def _refresh(self) -> None:
         """Reload the file if it changed since this process last read or wrote it."""
@@ -105,25 +184,23 @@ class Database:
         self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
         self._signature = signature
 
-    def _commit(self) -> None:
-        text = "{" + ",".join(f"{json.dumps(name)}:{table.json_text()}" for name, table in self._tables.items()) + "}"
-        self.storage.write_text(text)
-        self._signature = _signature(self.path)
-        self._dirty = False
-
-    def _discard(self) -> None:
-        """Forget uncommitted changes: the next access reloads the committed file."""
-        self._dirty = False
-        self._signature = False
-
-    def _acquire_file_lock(self) -> None:
+    def _lock_file_and_refresh(self) -> None:
+        if self._locked:
+            return
         if self._lock_file is None:
             self._lock_file = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
         fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        self._locked = True
+        try:
+            self._refresh()
+        except BaseException:
+            self._unlock_file()
+            raise
 
-    def _release_file_lock(self) -> None:
-        if self._lock_file is not None:
+    def _unlock_file(self) -> None:
+        if self._locked and self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._locked = False
 
 
 def _signature(path: str) -> Signature | None:

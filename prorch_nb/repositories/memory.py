@@ -7,11 +7,12 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.display import RichDisplay
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.repositories.table import IndexedTable
 
 
-class InMemoryRepository(IRepository):
+class InMemoryRepository(RichDisplay, IRepository):
     """Records in indexed tables held by the class, shared by all its instances.
 
     The engine makes one instance per table, so storage must live on the class;

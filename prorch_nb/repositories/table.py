@@ -41,16 +41,16 @@ class IndexedTable:
         self._put(doc_id, data)
         return doc_id
 
-    def update(self, uuid: str, data: dict[str, Any]) -> bool:
-        """Merge ``data`` into the record ``uuid``; ``False`` if there is none."""
+    def update(self, uuid: str, data: dict[str, Any]) -> str | None:
+        """Merge ``data`` into the record ``uuid``; its document id, or ``None`` if absent."""
         doc_id = self._by_uuid.get(uuid)
         if doc_id is None:
-            return False
+            return None
         row = json.loads(self.rows[doc_id])
         self._unindex(doc_id, row)
         row.update(data)
         self._put(doc_id, row)
-        return True
+        return doc_id
 
     def search(self, field: str, value: Any) -> list[dict[str, Any]]:
         """The records whose ``field`` equals ``value``, in document order."""
@@ -66,6 +66,26 @@ class IndexedTable:
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""
         return _parse_many(self.rows.values())
+
+    def doc_id_of(self, uuid: str) -> str | None:
+        """The document id of the record ``uuid``, or ``None``."""
+        return self._by_uuid.get(uuid)
+
+    def text_of(self, doc_id: str) -> str | None:
+        """The stored text of a document (``None`` if absent), for undoing a change."""
+        return self.rows.get(doc_id)
+
+    def restore(self, doc_id: str, text: str | None) -> None:
+        """Put back a document's earlier text, or remove it when ``text`` is ``None``."""
+        current = self.rows.get(doc_id)
+        if current is not None:
+            row = json.loads(current)
+            self._unindex(doc_id, row)
+            if self._by_uuid.get(row.get("uuid")) == doc_id:
+                del self._by_uuid[row["uuid"]]
+            del self.rows[doc_id]
+        if text is not None:
+            self._put(doc_id, json.loads(text))
 
     def json_text(self) -> str:
         """The table as TinyDB lays it out in a file: ``{"<doc_id>": record, ...}``."""

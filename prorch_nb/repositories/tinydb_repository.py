@@ -7,12 +7,13 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.display import RichDisplay
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.repositories.database import Database
 from prorch_nb.utils.constants import Metadata
 
 
-class TinyDBRepository(IRepository):
+class TinyDBRepository(RichDisplay, IRepository):
     """Records in a TinyDB file (``database.json`` in the working folder by default).
 
     Tables are named by ``Metadata.TABLE_NAMES``, so a file written by prorch 1.0.1 or by
@@ -40,29 +41,28 @@ class TinyDBRepository(IRepository):
         return self._database
 
     def get(self, uuid: str) -> dict[str, Any] | None:
-        with self._database.reading(self._name) as table:
-            return table.get(uuid)
+        return self._database.get(self._name, uuid)
 
     def save(self, data: dict[str, Any]) -> SavedItem:
-        with self._database.writing(self._name) as table:
-            return SavedItem(identifier=int(table.insert(data)))
+        return SavedItem(identifier=int(self._database.insert(self._name, data)))
 
     def update(self, uuid: str, data: dict[str, Any]) -> None:
-        with self._database.writing(self._name) as table:
-            table.update(uuid, data)
+        self._database.update(self._name, uuid, data)
 
     def search(self, filter: list[Any]) -> list[dict[str, Any]]:
         field, value = filter
-        with self._database.reading(self._name) as table:
-            return table.search(field, value)
+        return self._database.search(self._name, field, value)
 
     def all(self) -> list[dict[str, Any]]:
-        with self._database.reading(self._name) as table:
-            return table.all()
+        return self._database.all(self._name)
 
     def unit_of_work(self) -> AbstractContextManager[None]:
-        """One atomic write of the whole file for every change made inside the block."""
+        """Make the changes inside atomic: one write of the file, under its lock."""
         return self._database.unit_of_work()
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Write the changes of the units inside at most once a second (see ``Database``)."""
+        return self._database.batch()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name} in {self._database.path}>"

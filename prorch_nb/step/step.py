@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import (
+    ConcurrentChangeError,
     PipelineNotDefinedException,
     StepHookError,
     StepNameNotDefinedException,
@@ -83,8 +84,7 @@ class Step(Tracked):
         return step
 
     def _attach(self, record: StepData, store: Store | None) -> None:
-        self._record = record
-        self._store = store
+        self._adopt(record, store)
         self._pipeline = None
         self.metadata = record.metadata
 
@@ -140,6 +140,8 @@ class Step(Tracked):
         """
         try:
             getattr(self, hook_name)()
+        except ConcurrentChangeError:
+            raise
         except Exception as exc:
             self._record.error = {
                 "hook": hook_name,
