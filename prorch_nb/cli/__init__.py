@@ -1,0 +1,117 @@
+"""The ``prorch-nb`` command line: ``demo``, ``status`` and ``run`` (a worker).
+
+Every command is also callable in-process: ``main(["status", "--db", "runs.json"])``
+returns the exit status instead of exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from prorch_nb import __version__
+from prorch_nb.cli.database import CliError
+from prorch_nb.cli.demo import demo
+from prorch_nb.cli.status import status
+from prorch_nb.cli.terminal import Terminal, one_line
+from prorch_nb.cli.worker import run
+from prorch_nb.exceptions.exceptions import ProrchError
+
+PROG = "prorch-nb"
+EXIT_STATUS = """\
+exit status:
+  0  done; also when Ctrl-C (SIGINT) or SIGTERM stops `run`
+  2  bad arguments, a missing or unreadable database, a module that does not import
+     (one line on stderr starting with "prorch-nb: error:")"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors reported on one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code or 0)
+    try:
+        args.handler(args)
+    except (CliError, ProrchError, OSError) as exc:
+        print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``prorch-nb`` and its subcommands."""
+    parser = _Parser(
+        prog=PROG,
+        description="Run and inspect prorch_nb pipelines stored in a TinyDB file.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    command = commands.add_parser(
+        "demo",
+        help="run the bundled backup pipeline to its end, tick by tick",
+        description="Add a new run of the bundled backup automation pipeline to FILE (created if needed; "
+        "earlier runs are kept), tick it until it ends and print a table of its steps.",
+    )
+    command.add_argument("--db", type=Path, default=Path("demo.json"), metavar="FILE", help="default: ./demo.json")
+    command.set_defaults(handler=lambda a: demo(a.db, Terminal.of(sys.stdout)))
+
+    command = commands.add_parser(
+        "status",
+        help="show pipelines and their steps",
+        description="Show the pipelines stored in FILE and their steps. "
+        "Colour only on a terminal, never with NO_COLOR set.",
+    )
+    command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file")
+    command.add_argument("--pipeline", metavar="UUID", help="only this pipeline (a unique start of its uuid will do)")
+    command.set_defaults(handler=lambda a: print("\n".join(status(a.db, a.pipeline, Terminal.of(sys.stdout)))))
+
+    command = commands.add_parser(
+        "run",
+        help="orchestrate pending pipelines (a worker)",
+        description="Import MODULE (which registers its pipelines with @register_pipeline), then tick every "
+        "pending pipeline in FILE, pass after pass, until none is pending or a pass changes nothing; "
+        "with --once stop there, else do it again every --interval seconds until Ctrl-C or SIGTERM, "
+        "which stop the worker between passes (the current one completes) and exit with status 0.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file (must exist)")
+    command.add_argument(
+        "--module", required=True, help="a dotted module name importable from the current folder, or a .py file"
+    )
+    command.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS", help="between rounds (default 5)")
+    command.add_argument("--once", action="store_true", help="one round, then exit")
+    command.add_argument("--max-ticks", type=_count, metavar="N", help="at most N passes per round")
+    command.set_defaults(handler=lambda a: run(a.db, a.module, interval=a.interval, once=a.once, max_ticks=a.max_ticks))
+    return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not (text.isdigit() and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)

@@ -1,0 +1,59 @@
+"""``prorch-nb demo``: the backup automation pipeline, run to its end tick by tick."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from prorch_nb.cli.database import CliError
+from prorch_nb.cli.terminal import Terminal, duration, header, local_time, plain, plural
+from prorch_nb.examples.backup import BackupAutomationPipeline
+from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
+from prorch_nb.repositories.tinydb_repository import TinyDBRepository
+from prorch_nb.store import Store
+from prorch_nb.utils.constants import Status
+
+
+def demo(db: Path, terminal: Terminal) -> None:
+    """Create a run in ``db`` (earlier runs are kept), tick it to its end, print a table of it."""
+    if not db.parent.is_dir():
+        raise CliError(f"cannot create {db}: there is no folder {db.parent}")
+    repository_class = TinyDBRepository.at(db)
+    earlier = len(Store(repository_class).all_pipelines())  # a corrupt file stops the demo here, untouched
+    kept = f" (keeping {plural(earlier, 'earlier run')})" if earlier else ""
+    print(f"Demo database: {db.resolve()}{kept}")
+    run = BackupAutomationPipeline(repository_class=repository_class)
+    print(f"Created run {run.uuid[:8]} of {run.name}: {', '.join(s.name for s in run.step_records())}\n")
+
+    print("tick 1: run.start()", flush=True)
+    print(f"  -> {run.start()}")
+    orchestrator = Orchestrator(OrchestratorConfig(repository_class=repository_class))
+    tick = 1
+    while run.refresh().status not in Status.ENDED:
+        tick += 1
+        print(f"tick {tick}: orchestrator.execute_pipelines()", flush=True)
+        report = orchestrator.execute_pipelines()
+        for outcome in report.outcomes:
+            print(f"  -> {outcome}")
+        for error in report.errors:
+            print(f"  error: {error}", file=sys.stderr)
+        if not report.changed:
+            break
+
+    print(f"\nRun {run.uuid[:8]} {run.status} after {tick} ticks:\n")
+    steps = run.step_records()
+    rows = [header("#", "NAME", "STATUS", "STARTED", "ENDED", "DURATION")]
+    for number, item in [("", run), *((f"{n}", step) for n, step in enumerate(steps, start=1))]:
+        started, ended = _started_and_ended(item.history)
+        times = plain(local_time(started, precise=True), local_time(ended, precise=True), duration(started, ended))
+        rows.append([*plain(number, item.name or ""), terminal.mark(item.status), *times])
+    print("\n".join(terminal.table(rows, indent="  ")))
+    print(f"\nSee it again with: prorch-nb status --db {db}")
+
+
+def _started_and_ended(history: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """When a record became pending and when it ended, from its status history."""
+    started = next((entry["at"] for entry in history if entry.get("status") == Status.PENDING), None)
+    ended = next((entry["at"] for entry in history if entry.get("status") in Status.ENDED), None)
+    return started, ended

@@ -1,0 +1,77 @@
+"""``prorch-nb status``: every pipeline of a database and, under each, its steps."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from prorch_nb.cli.database import CliError, open_store
+from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, plural
+from prorch_nb.dataclasses.pipeline import PipelineData
+from prorch_nb.dataclasses.step import StepData
+from prorch_nb.store import Store
+from prorch_nb.utils.constants import Status
+
+#: Colour of the error or note shown after a failed or cancelled step.
+DETAIL_COLOUR = "2"
+
+
+def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
+    """The lines ``status`` prints for the database ``db`` (one pipeline if ``pipeline`` is a uuid prefix)."""
+    store = open_store(db)
+    records = store.all_pipelines()
+    if pipeline is not None:
+        records = [_select(records, pipeline, db)]
+    if not records:
+        return [f"no pipelines in {db}"]
+    counts = Counter(record.status for record in records)
+    summary = ", ".join(f"{count} {name}" for name, count in counts.most_common())
+    return [f"{plural(len(records), 'pipeline')} in {db}: {summary}", "", *_table(store, records, terminal)]
+
+
+def _select(records: list[PipelineData], prefix: str, db: Path) -> PipelineData:
+    matches = [record for record in records if record.uuid.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise CliError(f"no pipeline whose uuid starts with {prefix!r} in {db}")
+    found = ", ".join(record.uuid for record in matches)
+    raise CliError(f"{prefix!r} matches {len(matches)} pipelines ({found}); give more of the uuid")
+
+
+def _table(store: Store, records: list[PipelineData], terminal: Terminal) -> list[str]:
+    """Pipeline rows aligned with each other, each followed by its step rows (aligned across pipelines)."""
+    steps = {record.uuid: store.steps_of(record.uuid) for record in records}
+    pipeline_rows = [header("PIPELINE", "NAME", "STATUS", "CURRENT STEP", "CREATED", "UPDATED")]
+    step_rows: list[list[Cell]] = []
+    for record in records:
+        names = {step.uuid: step.name for step in steps[record.uuid]}
+        current = names.get(record.metadata.get("current_step") or "", "-")
+        pipeline_rows.append(
+            [
+                *plain(record.uuid[:8], record.name),
+                terminal.mark(record.status),
+                *plain(current, local_time(record.created_at), local_time(record.updated_at)),
+            ]
+        )
+        for number, step in enumerate(steps[record.uuid], start=1):
+            detail = (_detail(step), DETAIL_COLOUR)
+            step_rows.append([*plain(f"{number}.", step.name), terminal.mark(step.status), detail])
+    pipeline_lines = terminal.table(pipeline_rows)
+    step_lines = iter(terminal.table(step_rows, indent=" " * 10))
+    lines = pipeline_lines[:1]
+    for record, line in zip(records, pipeline_lines[1:], strict=True):
+        lines.append(line)
+        lines.extend(next(step_lines) for _ in steps[record.uuid])
+    return lines
+
+
+def _detail(step: StepData) -> str:
+    """Why a step failed or was cancelled: the hook's exception, else the note of its last change."""
+    if step.status not in (Status.FAILED, Status.CANCELLED):
+        return ""
+    if step.error:
+        text = f"{step.error.get('type', 'error')}: {step.error.get('message', '')}"
+    else:
+        text = next((entry["note"] for entry in reversed(step.history) if entry.get("note")), "")
+    return text.splitlines()[0] if text else ""

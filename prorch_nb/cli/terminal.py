@@ -1,0 +1,115 @@
+"""Text for a terminal: status marks, aligned tables, times and durations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+from prorch_nb.styles import STYLES, style_of
+
+#: A table cell: its text and the ANSI SGR parameters to show it with ("" for plain).
+Cell = tuple[str, str]
+
+BOLD = "1"
+#: Stand-ins for the status glyphs where the output cannot encode them.
+ASCII_GLYPHS = {"·": ".", "▶": ">", "✓": "+", "✗": "x", "⊘": "-", "?": "?"}
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """How to write to one stream: in colour or not, with Unicode glyphs or not."""
+
+    colour: bool = False
+    unicode: bool = True
+
+    @classmethod
+    def of(cls, stream: TextIO) -> Terminal:
+        """Colour only on a tty and when ``NO_COLOR`` is unset; glyphs if the encoding has them."""
+        colour = stream.isatty() and not os.environ.get("NO_COLOR")
+        glyphs = "".join(style.glyph for style in STYLES.values())
+        try:
+            glyphs.encode(getattr(stream, "encoding", None) or "ascii")
+        except (UnicodeEncodeError, LookupError):
+            return cls(colour, unicode=False)
+        return cls(colour)
+
+    def paint(self, text: str, sgr: str) -> str:
+        """``text`` wrapped in the escape codes of ``sgr`` when colour is on."""
+        return f"\x1b[{sgr}m{text}\x1b[0m" if self.colour and sgr and text else text
+
+    def mark(self, status: str) -> Cell:
+        """The cell of a status: its glyph and name, in the status's colour."""
+        style = style_of(status)
+        glyph = style.glyph if self.unicode else ASCII_GLYPHS.get(style.glyph, "?")
+        return f"{glyph} {status}", _xterm_colour(style.border)
+
+    def table(self, rows: Sequence[Sequence[Cell]], indent: str = "") -> list[str]:
+        """One line per row, columns left-aligned two spaces apart (every row has the same columns)."""
+        widths = [max(len(text) for text, _ in column) for column in zip(*rows, strict=True)]
+        lines = []
+        for row in rows:
+            padded = zip(row, widths, strict=True)
+            cells = [self.paint(text, sgr) + " " * (width - len(text)) for (text, sgr), width in padded]
+            lines.append((indent + "  ".join(cells)).rstrip())
+        return lines
+
+
+def header(*titles: str) -> list[Cell]:
+    """A header row of bold titles."""
+    return [(title, BOLD) for title in titles]
+
+
+def plain(*texts: str) -> list[Cell]:
+    """Cells without colour."""
+    return [(text, "") for text in texts]
+
+
+def local_time(iso: str | None, *, precise: bool = False) -> str:
+    """A stored UTC time in local time: date and seconds, or time to the millisecond."""
+    moment = _parse(iso)
+    if moment is None:
+        return "-"
+    if precise:
+        return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(start: str | None, end: str | None) -> str:
+    """The time from ``start`` to ``end`` in a unit that suits it ("-" if either is missing)."""
+    first, last = _parse(start), _parse(end)
+    if first is None or last is None:
+        return "-"
+    seconds = (last - first).total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _parse(iso: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(iso) if iso else None
+    except ValueError:
+        return None
+
+
+def _xterm_colour(hex_colour: str) -> str:
+    """The SGR parameters of the xterm-256 colour nearest ``#rrggbb``."""
+    red, green, blue = (round(int(hex_colour[i : i + 2], 16) / 255 * 5) for i in (1, 3, 5))
+    return f"38;5;{16 + 36 * red + 6 * green + blue}"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace, newlines included, made one space."""
+    return " ".join(text.split())
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """``count`` and ``noun``, or its plural ``nouns`` (default: ``noun`` + "s") unless the count is one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"

@@ -1,0 +1,130 @@
+"""``prorch-nb run``: import the user's pipelines, then orchestrate a database until stopped."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from prorch_nb.cli.database import CliError, open_store
+from prorch_nb.cli.terminal import one_line, plural
+from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
+from prorch_nb.report import RunReport, TickReport
+
+
+class _Interrupted(Exception):
+    """Raised by the signal handler to cut the sleep between rounds short."""
+
+
+class StopSignals:
+    """While active, SIGINT and SIGTERM ask the worker to stop.
+
+    The current pass always completes (hooks are never interrupted); a sleep between
+    rounds ends at once by raising :class:`_Interrupted`.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._sleeping = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+        if self._sleeping:
+            raise _Interrupted
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep unless a stop was asked for; a signal ends the sleep with ``_Interrupted``."""
+        self._sleeping = True
+        try:
+            if not self.requested:
+                time.sleep(seconds)
+        finally:
+            self._sleeping = False
+
+
+def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | None) -> None:
+    """Orchestrate ``db`` with the pipelines of ``module``: one round if ``once``, else until a signal."""
+    hint = f"; create runs first, e.g. MyPipeline(repository_class=prorch_nb.TinyDBRepository.at({str(db)!r}))"
+    store = open_store(db, missing=hint)
+    import_user_module(module)
+    orchestrator = Orchestrator(OrchestratorConfig(repository_class=store.repository_class))
+    log = _PassLog()
+    with StopSignals() as stop:
+        if once:
+            report = orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+            print(_summary(report))
+            return
+        every = f"a round every {interval:g} s; Ctrl-C or SIGTERM stops it"
+        print(f"{_now()} orchestrating {db} with {module}, {every}", flush=True)
+        try:
+            while not stop.requested:
+                orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+                stop.sleep(interval)
+        except _Interrupted:
+            pass
+    print(f"{_now()} stopped", flush=True)
+
+
+class _PassLog:
+    """Prints a timestamped line for each pass that changed something, errors to stderr."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+
+    def __call__(self, _: int, report: TickReport) -> None:
+        self.passes += 1
+        for error in report.errors:
+            print(f"{_now()} error: {one_line(str(error))}", file=sys.stderr, flush=True)
+        if not report.changed:
+            return
+        ended = ", ".join(f"{o.pipeline_name} {o.pipeline_uuid[:8]} {o.pipeline_after}" for o in report.ended)
+        print(
+            f"{_now()} pass {self.passes}: {len(report.outcomes)} ticked, {len(report.advanced)} advanced, "
+            f"{len(report.ended)} ended{f' ({ended})' if ended else ''}, {plural(len(report.errors), 'error')}",
+            flush=True,
+        )
+
+
+def import_user_module(name_or_path: str) -> None:
+    """Import a dotted module name (the current folder first on the path) or a ``.py`` file."""
+    path = Path(name_or_path)
+    is_file = path.suffix == ".py" or path.parent != Path()
+    if is_file and not path.is_file():
+        raise CliError(f"no module file {name_or_path}")
+    if is_file and path.stem in sys.modules:
+        raise CliError(f"cannot import {name_or_path}: a module named {path.stem!r} is already loaded; rename the file")
+    folder = str(path.resolve().parent) if is_file else os.getcwd()
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        importlib.import_module(path.stem if is_file else name_or_path)
+    except Exception as exc:
+        raise CliError(f"cannot import {name_or_path}: {type(exc).__name__}: {one_line(str(exc))}") from exc
+
+
+def _summary(report: RunReport) -> str:
+    return (
+        f"{_now()} done: {plural(len(report.ticks), 'pass', 'passes')}, {len(report.ended)} ended, "
+        f"{plural(len(report.errors), 'error')}; "
+        f"stopped because {report.stopped_because}"
+    )
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
