@@ -330,6 +330,67 @@ def test_run_loops_until_a_signal_stops_it(worker_db, signum):
     assert "ValueError: disk full" in err and "Traceback" not in err
 
 
+HANGING_MODULE = """
+import pathlib, time
+from prorch_nb import OnStartMixin, Pipeline, Step, register_pipeline, register_step
+
+
+@register_step
+class Ready(OnStartMixin, Step):
+    name = "Ready"
+
+    def on_start(self):
+        self.finish()
+
+
+@register_step
+class Hang(OnStartMixin, Step):
+    name = "Hang"
+
+    def on_start(self):
+        print("Hang.on_start", flush=True)
+        while pathlib.Path("hang").exists():
+            time.sleep(0.05)
+        self.finish()
+
+
+@register_pipeline
+class Hangs(Pipeline):
+    name = "Hangs"
+    steps = [Ready, Hang]
+"""
+
+
+def test_second_ctrl_c_interrupts_a_hanging_hook_and_the_next_worker_resumes(tmp_path):
+    (tmp_path / "hangs.py").write_text(HANGING_MODULE)
+    (tmp_path / "hang").touch()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    create = "import hangs, prorch_nb as pn; hangs.Hangs(repository_class=pn.TinyDBRepository.at('runs.json')).start()"
+    subprocess.run([sys.executable, "-c", create], cwd=tmp_path, env=env, check=True, timeout=60)
+    command = [sys.executable, "-m", "prorch_nb", "run", "--db", "runs.json", "--module", "hangs.py"]
+    worker = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "orchestrating" in worker.stdout.readline()
+        assert worker.stdout.readline() == "Hang.on_start\n"
+        worker.send_signal(signal.SIGINT)  # the first asks to stop after the pass: the hook still hangs
+        time.sleep(0.5)
+        assert worker.poll() is None
+        worker.send_signal(signal.SIGINT)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 130
+    assert err.splitlines() == ["prorch-nb: interrupted during a pass; the next worker resumes its run"]
+
+    (tmp_path / "hang").unlink()
+    resumed = cli(
+        "run", "--db", "runs.json", "--module", "hangs.py", "--once", cwd=tmp_path, PYTHONPATH=env["PYTHONPATH"]
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Hang.on_start" in resumed.stdout  # at least once: the interrupted on_start runs again
+    assert [status for _, status, _ in read_back(tmp_path / "runs.json")] == [Status.FINISHED]
+
+
 # errors -------------------------------------------------------------------------------
 
 

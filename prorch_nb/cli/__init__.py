@@ -24,7 +24,9 @@ from prorch_nb.exceptions.exceptions import ProrchError
 PROG = "prorch-nb"
 EXIT_STATUS = """\
 exit status:
-  0  done; also when Ctrl-C (SIGINT) or SIGTERM stops `run`
+  0  done; also when Ctrl-C (SIGINT) or SIGTERM stops `run` between passes
+  130  a second Ctrl-C interrupted `run` during a pass (the run in progress is
+       resumed by the next worker: hooks run at least once)
   2  bad arguments, a missing or unreadable database, a module that does not import
      (one line on stderr starting with "prorch-nb: error:")"""
 
@@ -47,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ProrchError, OSError) as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted during a pass; the next worker resumes its run", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -86,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Import MODULE (which registers its pipelines with @register_pipeline), then tick every "
         "pending pipeline in FILE, pass after pass, until none is pending or a pass changes nothing; "
         "with --once stop there, else do it again every --interval seconds until Ctrl-C or SIGTERM, "
-        "which stop the worker between passes (the current one completes) and exit with status 0.",
+        "which stop the worker between passes (the current one completes) and exit with status 0; "
+        "a second Ctrl-C interrupts the pass at once (status 130).",
         epilog=EXIT_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

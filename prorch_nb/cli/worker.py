@@ -25,8 +25,9 @@ class _Interrupted(Exception):
 class StopSignals:
     """While active, SIGINT and SIGTERM ask the worker to stop.
 
-    The current pass always completes (hooks are never interrupted); a sleep between
-    rounds ends at once by raising :class:`_Interrupted`.
+    The current pass completes; a sleep between rounds ends at once by raising
+    :class:`_Interrupted`. A second SIGINT during a pass raises ``KeyboardInterrupt``
+    there and then (for a hook that hangs).
     """
 
     def __init__(self) -> None:
@@ -44,9 +45,12 @@ class StopSignals:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
         if self._sleeping:
+            self.requested = True
             raise _Interrupted
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
 
     def sleep(self, seconds: float) -> None:
         """Sleep unless a stop was asked for; a signal ends the sleep with ``_Interrupted``."""
