@@ -1,0 +1,1 @@
+"""Notebook views: Graphviz diagrams, pandas frames and ipywidgets, imported only when used."""

@@ -1,0 +1,202 @@
+"""Graphviz diagrams of pipelines: a class's definition and a run's state.
+
+Steps are drawn in order; more than :data:`ROW_LENGTH` steps wrap into rows that run
+back and forth (a serpentine), so a 50-step run is a block, not one long line. Colours
+come from :mod:`prorch_nb.styles`; border style, shape and glyph say the same without
+colour. The background is transparent and every filled node has dark text, so the
+diagrams read on light and dark notebook themes.
+
+>>> from prorch_nb.examples.backup import BackupAutomationPipeline
+>>> graph = definition_graph(BackupAutomationPipeline, direction="TB")
+>>> graph.graph_attr["rankdir"], graph.name
+('TB', 'BackupAutomationPipeline')
+>>> definition_graph(BackupAutomationPipeline, direction="up")
+Traceback (most recent call last):
+ValueError: direction must be one of 'LR', 'TB', 'RL', 'BT', not 'up'
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import graphviz
+
+from prorch_nb.display import read_run
+from prorch_nb.mixins.on_continue import OnContinueMixin
+from prorch_nb.mixins.on_start import OnStartMixin
+from prorch_nb.notebook.timeline import step_tooltip
+from prorch_nb.styles import StatusStyle, style_of
+from prorch_nb.utils.constants import Status
+
+if TYPE_CHECKING:
+    from prorch_nb.pipeline.pipeline import Pipeline
+
+#: Valid values of ``direction`` (Graphviz ``rankdir``).
+DIRECTIONS = ("LR", "TB", "RL", "BT")
+#: Steps per row before a diagram wraps.
+ROW_LENGTH = 8
+#: Label of a step that an ended run never reached.
+NOT_REACHED = "not reached"
+
+_CREATED = style_of(Status.CREATED)
+#: Title, untraversed edges and inactive steps: the palette's mid grey, legible on light and dark.
+MUTED = _CREATED.border
+#: Edges a run has traversed.
+TRAVERSED = style_of(Status.FINISHED).border
+#: How a step an ended run never reached looks: hollow, dotted, grey text.
+INACTIVE = StatusStyle("transparent", MUTED, MUTED, _CREATED.glyph, "dotted", _CREATED.shape)
+FONT = "Helvetica,Arial,sans-serif"
+
+
+def definition_graph(pipeline_class: type[Pipeline], direction: str = "LR") -> graphviz.Digraph:
+    """The steps of a pipeline class in order, with each step's position and hooks."""
+    step_classes = pipeline_class.step_classes()  # raises if the class has no name or steps
+    name, count = str(pipeline_class.name), len(step_classes)
+    graph = _new_graph(name, direction, _title(name, f"{count} step{'s' if count != 1 else ''}", legend=[]))
+    for index, step_class in enumerate(step_classes):
+        summary = (step_class.__doc__ or "").strip().splitlines()[:1]
+        tooltip = "\n".join([f"{step_class.__qualname__} (step {index + 1} of {count})", *summary])
+        graph.node(
+            _node_id(index),
+            _label(f"{index + 1}. {step_class.name}", _hooks(step_class), bold=False),
+            tooltip=graphviz.escape(tooltip),
+            fillcolor=_CREATED.fill,
+            color=MUTED,
+            fontcolor=_CREATED.font,
+            style="filled",
+        )
+    _chain(graph, [{"color": MUTED}] * (count - 1))
+    return graph
+
+
+def run_graph(pipeline: Pipeline, direction: str = "LR") -> graphviz.Digraph:
+    """The steps of a run with their statuses, read now from its repository.
+
+    The current step has a thick border and a bold name; steps an ended run never
+    reached are hollow and dotted; traversed edges are coloured. A legend counts the
+    statuses shown, and each node's tooltip has its start, end, duration and error.
+    """
+    record, steps = read_run(pipeline)
+    ended = record.status in Status.ENDED
+    current = record.metadata.get("current_step")
+    shown = [NOT_REACHED if ended and step.status == Status.CREATED else step.status for step in steps]
+    detail = f"{record.uuid[:8]} · {style_of(record.status).glyph} {record.status}"
+    graph = _new_graph(record.name, direction, _title(record.name, detail, legend=_legend(shown)))
+    for index, (step, state) in enumerate(zip(steps, shown, strict=True)):
+        look = INACTIVE if state == NOT_REACHED else style_of(step.status)
+        is_current = step.uuid == current
+        graph.node(
+            _node_id(index),
+            _label(f"{index + 1}. {step.name}", f"{look.glyph} {state}", bold=is_current),
+            tooltip=graphviz.escape(step_tooltip(step, index, len(steps))),
+            fillcolor=look.fill,
+            color=look.border,
+            fontcolor=look.font,
+            style=f"filled,{look.line}",
+            shape=look.shape,
+            penwidth="3" if is_current else None,
+        )
+    _chain(graph, [_edge_look(step.status != Status.CREATED) for step in steps[1:]])
+    return graph
+
+
+def check_direction(direction: str) -> str:
+    """``direction`` if it is one of :data:`DIRECTIONS`; otherwise ``ValueError`` listing them."""
+    if direction not in DIRECTIONS:
+        choices = ", ".join(repr(choice) for choice in DIRECTIONS)
+        raise ValueError(f"direction must be one of {choices}, not {direction!r}")
+    return direction
+
+
+def _new_graph(name: str, direction: str, label: str) -> graphviz.Digraph:
+    return graphviz.Digraph(
+        name=name,
+        graph_attr={
+            "rankdir": check_direction(direction),
+            "label": label,
+            "newrank": "true",
+            "bgcolor": "transparent",
+            "labelloc": "t",
+            "labeljust": "l",
+            "fontname": FONT,
+            "fontcolor": MUTED,
+            "nodesep": "0.35",
+            "ranksep": "0.4",
+            "pad": "0.15",
+        },
+        node_attr={"shape": "box", "fontname": FONT, "fontsize": "11", "margin": "0.15,0.07"},
+        edge_attr={"arrowsize": "0.7"},
+    )
+
+
+def _node_id(index: int) -> str:
+    return f"step{index}"
+
+
+def _hooks(step_class: type) -> str:
+    """The hooks a step class has, in the order they run."""
+    mixins = ((OnStartMixin, "on_start"), (OnContinueMixin, "on_continue"))
+    return " · ".join(hook for mixin, hook in mixins if issubclass(step_class, mixin)) or "no hooks"
+
+
+def _label(first: str, second: str, *, bold: bool) -> str:
+    name = f"<b>{html.escape(first)}</b>" if bold else html.escape(first)
+    return f'<{name}<br/><font point-size="10">{html.escape(second)}</font>>'
+
+
+def _edge_look(traversed: bool) -> dict[str, str]:
+    if traversed:
+        return {"color": TRAVERSED, "penwidth": "2", "style": "solid"}
+    return {"color": MUTED, "penwidth": "1", "style": "dashed"}
+
+
+def _chain(graph: graphviz.Digraph, edge_looks: list[dict[str, str]]) -> None:
+    """Edges ``step0 -> step1 -> ...``, wrapped into serpentine rows of :data:`ROW_LENGTH`.
+
+    Steps in the same column share a rank; invisible edges stack the rows in order, and
+    edges of the rows that run backwards do not constrain the ranks.
+    """
+    count = len(edge_looks) + 1
+    for index, look in enumerate(edge_looks):
+        backwards = (index // ROW_LENGTH) % 2 == 1
+        graph.edge(_node_id(index), _node_id(index + 1), **look, **({"constraint": "false"} if backwards else {}))
+    if count <= ROW_LENGTH:
+        return
+    columns: dict[int, list[int]] = {}
+    for index in range(count):
+        row, offset = divmod(index, ROW_LENGTH)
+        columns.setdefault(offset if row % 2 == 0 else ROW_LENGTH - 1 - offset, []).append(index)
+    for members in columns.values():
+        with graph.subgraph() as column:
+            column.attr(rank="same")
+            for upper, lower in itertools.pairwise(members):
+                column.edge(_node_id(upper), _node_id(lower), style="invis")
+
+
+def _legend(shown: list[str]) -> list[tuple[StatusStyle, str, int]]:
+    """``(look, word, count)`` of each status shown, in lifecycle order."""
+    counts = Counter(shown)
+    order = [NOT_REACHED, *Status.ALL, *sorted(counts.keys() - {NOT_REACHED, *Status.ALL})]
+    return [
+        (INACTIVE if state == NOT_REACHED else style_of(state), state, counts[state])
+        for state in order
+        if counts[state]
+    ]
+
+
+def _title(name: str, detail: str, legend: list[tuple[StatusStyle, str, int]]) -> str:
+    """An HTML-like graph label: the name and ``detail`` on a line, the legend under it."""
+    heading = f'<b>{html.escape(name)}</b>  <font point-size="11">{html.escape(detail)}</font>'
+    rows = f'<tr><td align="left">{heading}</td></tr>'
+    cells = "".join(
+        f'<td bgcolor="{look.fill}" color="{look.border}" border="1"><font color="{look.font}" point-size="10">'
+        f"{html.escape(look.glyph)} {html.escape(word)} {count}</font></td>"
+        for look, word, count in legend
+    )
+    if cells:
+        legend_table = f'<table border="0" cellspacing="3" cellpadding="2"><tr>{cells}</tr></table>'
+        rows += f'<tr><td align="left">{legend_table}</td></tr>'
+    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{rows}</table>>'
