@@ -163,6 +163,30 @@ def test_cancel_from_outside_cancels_pending_step(repository_class):
         run.cancel()
 
 
+@pytest.mark.parametrize("ending", [F, X, K])
+def test_end_current_step_by_hand_then_the_run_follows(repository_class, ending):
+    run = Approval(repository_class=repository_class)
+    run.start()
+    run.start()
+    step = run.end_current_step(ending, note="approved by Ana")
+    assert step.name == "WaitForApproval" and statuses(run) == (P, [F, ending, C])
+    assert run.step_records()[1].history[-1] == {
+        **run.step_records()[1].history[-1],
+        "by": "hand",
+        "note": "approved by Ana",
+    }
+    run.start()
+    assert statuses(run) == ((P, [F, F, F]) if ending == F else (ending, [F, ending, C]))
+
+
+def test_end_current_step_refuses_without_a_pending_step(repository_class):
+    run = Approval(repository_class=repository_class)
+    with pytest.raises(InvalidTransitionError, match="no pending step"):
+        run.end_current_step(F)
+    with pytest.raises(ValueError, match="not 'pending'"):
+        run.end_current_step(P)
+
+
 def test_ended_status_never_changes(repository_class):
     run = Simple(repository_class=repository_class)
     run.start()

@@ -137,13 +137,32 @@ class Pipeline(Tracked):
         """Cancel this run from outside: its pending step, then the pipeline."""
         store = Store(self._repository_class)
         with store.unit_of_work():
-            self._attach(store.pipeline(self.uuid), store)
-            if self.status in Status.ENDED:
-                raise InvalidTransitionError(f"{self._describe()} has already {self.status}")
-            for record in store.steps_of(self.uuid):
-                if record.status == Status.PENDING:
-                    Step._from_record(record, store, self).cancel(note, by=BY_HAND)
+            for step in self._pending_steps(store):
+                step.cancel(note, by=BY_HAND)
             self._change_status(Status.CANCELLED, by=BY_HAND, note=note)
+
+    def end_current_step(self, status: str, note: str | None = None) -> Step:
+        """End this run's pending step by hand: ``finished``, ``failed`` or ``cancelled``.
+
+        For a step waiting on an outside event (an approval). Its history records the
+        change as done by hand; the run moves on (or ends) at its next tick.
+        """
+        if status not in Status.ENDED:
+            raise ValueError(f"a step ends finished, failed or cancelled, not {status!r}")
+        store = Store(self._repository_class)
+        with store.unit_of_work():
+            steps = self._pending_steps(store)
+            if not steps:
+                raise InvalidTransitionError(f"{self._describe()} has no pending step to end")
+            steps[0]._change_status(status, by=BY_HAND, note=note)
+        return steps[0]
+
+    def _pending_steps(self, store: Store) -> list[Step]:
+        """This run's pending steps, read now; refuses an ended run."""
+        self._attach(store.pipeline(self.uuid), store)
+        if self.status in Status.ENDED:
+            raise InvalidTransitionError(f"{self._describe()} has already {self.status}")
+        return [Step._from_record(r, store, self) for r in store.steps_of(self.uuid) if r.status == Status.PENDING]
 
     # Reading ---------------------------------------------------------------------
 
