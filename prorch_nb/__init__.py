@@ -13,7 +13,6 @@ from prorch_nb.dataclasses.step import StepData
 from prorch_nb.decorators.decorators import register_pipeline, register_step
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.lifecycle import StatusChange, subscribe
-from prorch_nb.loading import load_pipeline
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.orchestrator.orchestrator import Orchestrator
@@ -21,6 +20,7 @@ from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.report import RunReport, TickOutcome, TickReport
 from prorch_nb.repositories.memory import InMemoryRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
+from prorch_nb.runs import batch, load_pipeline
 from prorch_nb.step.step import Step
 from prorch_nb.utils.constants import Metadata, Status
 
@@ -45,6 +45,7 @@ __all__ = [
     "TickOutcome",
     "TickReport",
     "TinyDBRepository",
+    "batch",
     "load_pipeline",
     "register_pipeline",
     "register_step",
