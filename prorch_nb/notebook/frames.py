@@ -1,0 +1,302 @@
+"""Repository state as typed pandas DataFrames.
+
+Every function takes a *source*: a repository class (``TinyDBRepository.at("database.json")``,
+``InMemoryRepository.fresh()``, a user's own ``IRepository`` subclass) or a
+:class:`~prorch_nb.store.Store` made from one. Records are read only through the
+repository interface (``all()``, or one ``search`` per status), so a ``database.json``
+written by prorch 1.0.1 loads too: its missing timestamps, histories and positions show
+as ``NaT`` and ``<NA>``.
+
+Column dtypes are fixed, also for an empty repository (see :data:`PIPELINE_COLUMNS`,
+:data:`STEP_COLUMNS`): statuses are an ordered categorical in lifecycle order
+(``created < pending < finished < failed < cancelled``), times ``datetime64[us, UTC]``,
+durations ``timedelta64[us]``, positions ``Int64`` and text the ``string`` dtype.
+
+Times come from each record's status history: ``started_at`` is its entry into
+``pending``, ``ended_at`` its entry into an ended status, ``duration`` the time between
+(``NaT`` until both happened) and ``by`` who ended it (``engine``, ``step``, ``error``,
+``hand``). A record the frames cannot represent (not a dict, a missing uuid, name or
+status, an unknown status, an unreadable time, a duplicated uuid) raises
+:class:`~prorch_nb.exceptions.exceptions.InvalidRecordError` naming the record.
+:func:`styled` paints the statuses of any of these frames with the shared palette.
+
+>>> import prorch_nb as pn
+>>> empty = steps_frame(pn.InMemoryRepository.fresh())
+>>> len(empty), str(empty["created_at"].dtype), list(empty["status"].cat.categories)
+(0, 'datetime64[us, UTC]', ['created', 'pending', 'finished', 'failed', 'cancelled'])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prorch_nb.exceptions.exceptions import RecordNotFoundError
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.notebook._records import (
+    COUNT,
+    DURATION,
+    POSITION,
+    STATUS,
+    STRING,
+    TIMESTAMP,
+    Records,
+    read_all,
+    read_steps,
+)
+from prorch_nb.notebook.frame_style import styled
+from prorch_nb.store import Store
+from prorch_nb.utils.constants import Status
+
+__all__ = [
+    "JOINED_COLUMNS",
+    "PIPELINE_COLUMNS",
+    "STEP_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "pipelines_frame",
+    "steps_frame",
+    "steps_with_pipelines",
+    "styled",
+    "summary",
+    "timeline",
+]
+
+#: A repository class, or a store made from one.
+Source = type[IRepository] | Store
+
+_HISTORY_COLUMNS = {"started_at": TIMESTAMP, "ended_at": TIMESTAMP, "duration": DURATION, "by": STRING}
+
+#: Columns and dtypes of :func:`pipelines_frame` (``steps_<status>`` count its steps).
+PIPELINE_COLUMNS: dict[str, Any] = {
+    "uuid": STRING,
+    "name": STRING,
+    "status": STATUS,
+    "current_step": STRING,
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    **_HISTORY_COLUMNS,
+    "steps": COUNT,
+    **{f"steps_{status}": COUNT for status in Status.ALL},
+}
+
+#: Columns and dtypes of :func:`steps_frame`.
+STEP_COLUMNS: dict[str, Any] = {
+    "uuid": STRING,
+    "pipeline_uuid": STRING,
+    "position": POSITION,
+    "name": STRING,
+    "status": STATUS,
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    **_HISTORY_COLUMNS,
+    "error_type": STRING,
+    "error_message": STRING,
+}
+
+#: Pipeline columns :func:`steps_with_pipelines` adds after ``pipeline_uuid``, as ``pipeline_<name>``.
+JOINED_PIPELINE_COLUMNS = ("name", "status", "created_at", "ended_at")
+
+#: Columns and dtypes of :func:`steps_with_pipelines`.
+JOINED_COLUMNS: dict[str, Any] = {
+    "uuid": STRING,
+    "pipeline_uuid": STRING,
+    **{f"pipeline_{column}": PIPELINE_COLUMNS[column] for column in JOINED_PIPELINE_COLUMNS},
+    **{column: dtype for column, dtype in STEP_COLUMNS.items() if column not in ("uuid", "pipeline_uuid")},
+}
+
+#: Columns and dtypes of :func:`timeline`.
+TIMELINE_COLUMNS: dict[str, Any] = {
+    "pipeline_uuid": STRING,
+    "pipeline_name": STRING,
+    "uuid": STRING,
+    "position": POSITION,
+    "name": STRING,
+    "status": STATUS,
+    "start": TIMESTAMP,
+    "end": TIMESTAMP,
+    "duration": DURATION,
+}
+
+
+def pipelines_frame(source: Source, *, flatten_metadata: bool = False) -> pd.DataFrame:
+    """One row per pipeline, oldest first (storage order for records without ``created_at``).
+
+    ``current_step`` is the uuid from the pipeline's metadata; ``steps`` counts its steps
+    and ``steps_<status>`` those in each status. ``flatten_metadata=True`` adds every key
+    of ``metadata`` and ``context`` as ``metadata.<key>`` / ``context.<key>`` columns
+    (nested dicts flattened with dots, dtypes inferred).
+    """
+    store = _store(source)
+    pipelines = _pipelines(store)
+    frame = _pipeline_columns(pipelines)
+    counts = _step_counts(_steps(store), frame["uuid"])
+    frame["steps"] = counts.sum(axis=1)
+    for code, status in enumerate(Status.ALL):
+        frame[f"steps_{status}"] = counts[:, code]
+    if flatten_metadata:
+        frame = _with_flattened(frame, pipelines, ("metadata", "context"))
+    return _in_creation_order(frame).reset_index(drop=True)
+
+
+def steps_frame(source: Source, *, flatten_metadata: bool = False) -> pd.DataFrame:
+    """One row per step, by pipeline (oldest first) then position.
+
+    Steps of prorch 1.0.1, which have no position, keep their storage order; steps whose
+    pipeline is missing come last. ``error_type``/``error_message`` describe the
+    exception that failed a step. ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
+    """
+    store = _store(source)
+    return _step_table(_steps(store), _creation_order(_pipelines(store)), flatten_metadata)
+
+
+def steps_with_pipelines(source: Source) -> pd.DataFrame:
+    """:func:`steps_frame` joined with each step's pipeline.
+
+    Adds ``pipeline_name``, ``pipeline_status``, ``pipeline_created_at`` and
+    ``pipeline_ended_at`` after ``pipeline_uuid`` (missing for a step whose pipeline is gone).
+    """
+    return _joined(_store(source))
+
+
+def summary(source: Source) -> pd.DataFrame:
+    """Pipelines per name (rows, sorted) and status (a column each, in order) plus ``total``.
+
+    >>> import prorch_nb as pn
+    >>> list(summary(pn.InMemoryRepository.fresh()).columns)
+    ['created', 'pending', 'finished', 'failed', 'cancelled', 'total']
+    """
+    pipelines = _pipelines(_store(source))
+    grouped = pd.DataFrame({"name": pipelines.strings("name"), "status": pipelines.statuses()})
+    counts = grouped.groupby(["name", "status"], observed=False).size().unstack("status", fill_value=0)
+    counts = counts.reindex(columns=list(Status.ALL), fill_value=0).astype(COUNT)
+    counts.columns = pd.Index(Status.ALL, dtype=STRING, name="status")
+    counts["total"] = counts.sum(axis=1).astype(COUNT)
+    return counts
+
+
+def timeline(source: Source, pipeline_uuid: str | None = None) -> pd.DataFrame:
+    """Started steps (of one pipeline, or all) as ``start``, ``end`` and ``duration``, by start.
+
+    ``start`` is the step's entry into ``pending``, ``end`` into an ended status (``NaT``
+    while it runs). Steps never started are left out. An unknown ``pipeline_uuid`` raises
+    :class:`~prorch_nb.exceptions.exceptions.RecordNotFoundError`.
+    """
+    store = _store(source)
+    if pipeline_uuid is not None and not store.pipelines.get(pipeline_uuid):
+        raise RecordNotFoundError(f"no pipeline record with uuid {pipeline_uuid!r}")
+    joined = _joined(store)
+    if pipeline_uuid is not None:
+        joined = joined[joined["pipeline_uuid"] == pipeline_uuid]
+    started = joined[joined["started_at"].notna()].rename(columns={"started_at": "start", "ended_at": "end"})
+    return started.sort_values("start", kind="stable").loc[:, list(TIMELINE_COLUMNS)].reset_index(drop=True)
+
+
+# Building blocks -----------------------------------------------------------------------
+
+
+def _store(source: Source) -> Store:
+    return source if isinstance(source, Store) else Store(source)
+
+
+def _pipelines(store: Store) -> Records:
+    return Records("pipeline", read_all(store.pipelines))
+
+
+def _steps(store: Store) -> Records:
+    return Records("step", read_steps(store.steps))
+
+
+def _joined(store: Store) -> pd.DataFrame:
+    """Every step with the columns of its pipeline (``pipeline_<name>``) after ``pipeline_uuid``."""
+    pipeline_table = _pipeline_columns(_pipelines(store))
+    steps = _step_table(_steps(store), pd.Index(_in_creation_order(pipeline_table)["uuid"]), flatten=False)
+    by_uuid = pipeline_table.set_index("uuid").loc[:, list(JOINED_PIPELINE_COLUMNS)]
+    joined = by_uuid.reindex(pd.Index(steps["pipeline_uuid"])).add_prefix("pipeline_")
+    joined.index = steps.index
+    at = steps.columns.get_loc("pipeline_uuid") + 1
+    return pd.concat([steps.iloc[:, :at], joined, steps.iloc[:, at:]], axis=1)
+
+
+def _pipeline_columns(pipelines: Records) -> pd.DataFrame:
+    """The record columns of every pipeline, in storage order."""
+    uuids = pipelines.strings("uuid")
+    pipelines.check_unique(uuids)
+    current = [metadata.get("current_step") for metadata in pipelines.dicts("metadata")]
+    columns = pd.DataFrame(
+        {
+            "uuid": uuids,
+            "name": pipelines.strings("name"),
+            "status": pipelines.statuses(),
+            "current_step": pd.Series(current, dtype=STRING),
+            "created_at": pipelines.timestamps("created_at"),
+            "updated_at": pipelines.timestamps("updated_at"),
+        }
+    )
+    return pd.concat([columns, pipelines.history_marks()], axis=1)
+
+
+def _in_creation_order(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("created_at", kind="stable", na_position="first")
+
+
+def _creation_order(pipelines: Records) -> pd.Index:
+    """Pipeline uuids, oldest first, reading only ``uuid`` and ``created_at``."""
+    uuids = pipelines.strings("uuid")
+    pipelines.check_unique(uuids)
+    frame = pd.DataFrame({"uuid": uuids, "created_at": pipelines.timestamps("created_at")})
+    return pd.Index(_in_creation_order(frame)["uuid"])
+
+
+def _step_counts(steps: Records, pipeline_uuids: pd.Series) -> np.ndarray:
+    """Steps per pipeline (rows, as ``pipeline_uuids``) and status (columns, in order)."""
+    rows = pd.Index(pipeline_uuids).get_indexer(steps.strings("pipeline_uuid"))
+    codes = steps.statuses().cat.codes.to_numpy()
+    known = rows >= 0
+    width = len(Status.ALL)
+    flat = np.bincount(rows[known] * width + codes[known], minlength=len(pipeline_uuids) * width)
+    return flat.reshape(len(pipeline_uuids), width).astype(COUNT)
+
+
+def _step_table(steps: Records, pipeline_order: pd.Index, flatten: bool) -> pd.DataFrame:
+    """Every step, by its pipeline's place in ``pipeline_order`` (unknown last), then position."""
+    uuids = steps.strings("uuid")
+    steps.check_unique(uuids)
+    errors = steps.dicts("error")
+    columns = pd.DataFrame(
+        {
+            "uuid": uuids,
+            "pipeline_uuid": steps.strings("pipeline_uuid"),
+            "position": steps.integers("position"),
+            "name": steps.strings("name"),
+            "status": steps.statuses(),
+            "created_at": steps.timestamps("created_at"),
+            "updated_at": steps.timestamps("updated_at"),
+        }
+    )
+    marks = steps.history_marks()
+    error_columns = pd.DataFrame(
+        {
+            "error_type": pd.Series([error.get("type") for error in errors], dtype=STRING),
+            "error_message": pd.Series([error.get("message") for error in errors], dtype=STRING),
+        }
+    )
+    frame = pd.concat([columns, marks, error_columns], axis=1)
+    if flatten:
+        frame = _with_flattened(frame, steps, ("metadata",))
+    rank = pipeline_order.get_indexer(frame["pipeline_uuid"])
+    rank[rank < 0] = len(pipeline_order)
+    position = frame["position"].fillna(-1).to_numpy(dtype=np.int64)
+    order = np.lexsort((np.arange(len(frame)), position, rank))
+    return frame.take(order).reset_index(drop=True)
+
+
+def _with_flattened(frame: pd.DataFrame, records: Records, fields: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` plus a ``<field>.<key>`` column per key found in the dict ``field`` of any record."""
+    parts = [frame]
+    for field in fields:
+        flat = pd.json_normalize(records.dicts(field), sep=".").add_prefix(f"{field}.")
+        flat.index = frame.index
+        parts.append(flat.convert_dtypes())
+    return pd.concat(parts, axis=1)
