@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from prorch_nb import InMemoryRepository, TinyDBRepository
@@ -26,3 +28,32 @@ def tinydb_class(tmp_path):
 @pytest.fixture(autouse=True)
 def _clear_approvals():
     pipelines.APPROVALS.clear()
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def widget_callback_errors():
+    """Fail the test if ipywidgets swallowed an exception raised by a widget callback.
+
+    Outside IPython, ipywidgets' CallbackDispatcher (button clicks) and _show_traceback
+    (messages from the browser) catch the exception and log "Exception in callback ..."
+    as a warning on traitlets' logger; a test would pass without noticing. Yields the list
+    of records (a test provoking one on purpose clears it).
+    """
+    from traitlets.log import get_logger
+
+    handler = _Collect()
+    logger = get_logger()
+    logger.addHandler(handler)
+    yield handler.records
+    logger.removeHandler(handler)
+    if handler.records:
+        pytest.fail("ipywidgets swallowed a callback exception:\n" + "\n".join(map(handler.format, handler.records)))

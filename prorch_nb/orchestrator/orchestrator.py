@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prorch_nb import registry
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
@@ -13,6 +14,9 @@ from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import RunReport, TickError, TickReport
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
+
+if TYPE_CHECKING:
+    from prorch_nb.notebook.widgets import Dashboard
 
 __all__ = ["Orchestrator", "OrchestratorConfig"]
 
@@ -94,6 +98,12 @@ class Orchestrator(RichDisplay):
         report.outcomes.append(outcome)
         if tick.error:
             report.errors.append(TickError(outcome.pipeline_uuid, outcome.pipeline_name, str(tick.error), tick.error))
+
+    def dashboard(self, limit: int = 50) -> Dashboard:
+        """An ipywidgets dashboard: new runs, ticks, runs until done, every run of the repository."""
+        from prorch_nb.notebook.widgets import Dashboard
+
+        return Dashboard(self, limit=limit)
 
     def __repr__(self) -> str:
         return f"<Orchestrator over {getattr(self._repository_class, '__name__', self._repository_class)}>"

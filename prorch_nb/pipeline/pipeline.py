@@ -28,6 +28,8 @@ from prorch_nb.utils.constants import Status
 if TYPE_CHECKING:
     import graphviz
 
+    from prorch_nb.notebook.widgets import PipelinePanel
+
 
 class Pipeline(Tracked):
     """Base class of pipelines: subclass with a ``name`` and a list of ``steps``.
@@ -201,6 +203,12 @@ class Pipeline(Tracked):
         from prorch_nb.notebook.diagrams import definition_graph
 
         return definition_graph(cls, direction)
+
+    def panel(self, direction: str = "LR") -> PipelinePanel:
+        """An ipywidgets panel to start, continue, cancel and resolve this run, live in place."""
+        from prorch_nb.notebook.widgets import PipelinePanel
+
+        return PipelinePanel(self, direction=direction)
 
     def __repr__(self) -> str:
         """``<Name uuid8 status: ✓ StepA → ▶ StepB → · StepC>``, read now; never raises."""
