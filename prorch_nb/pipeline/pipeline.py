@@ -23,7 +23,9 @@ from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import TickOutcome
 from prorch_nb.step.step import Step
 from prorch_nb.store import Store
+from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.data import clone
 
 if TYPE_CHECKING:
     import graphviz
@@ -116,6 +118,26 @@ class Pipeline(Tracked):
         self._adopt(record, store)
         self.metadata = record.metadata
         self.context = record.context
+        self._context_base = clone(record.context)
+
+    def _save_context(self, store: Store) -> None:
+        """Save the keys of ``context`` changed since it was read, merged into what is stored.
+
+        Called when a step's status changes and when a tick ends, so what a hook hands on
+        is stored with the step's end, and another worker's keys are never overwritten.
+        """
+        base, current = self._context_base, self.context
+        changed = {key: value for key, value in current.items() if key not in base or base[key] != value}
+        removed = [key for key in base if key not in current]
+        if not changed and not removed:
+            return
+        with store.unit_of_work():
+            stored = store.pipeline(self.uuid).context
+            stored.update(clone(changed))
+            for key in removed:
+                stored.pop(key, None)
+            store.pipelines.update(self.uuid, {"context": stored, "updated_at": utc_now()})
+        self._context_base = clone(current)
 
     def _sync_record(self) -> None:
         self._record.metadata = self.metadata

@@ -153,7 +153,6 @@ def commit_tick(tick: Tick, store: Store) -> None:
         tick.conflict = True
         step._attach(store.step(step.uuid), store)
         return
-    store.pipelines.update(tick.pipeline.uuid, {"context": tick.pipeline.context})
 
 
 def run_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:

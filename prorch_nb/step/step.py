@@ -159,6 +159,14 @@ class Step(Tracked):
     def _sync_record(self) -> None:
         self._record.metadata = self.metadata
 
+    def _save(self) -> None:
+        """Save the step, and with it what its hook put in the pipeline's context."""
+        store = self._require_store()
+        with store.unit_of_work():
+            super()._save()
+            if self._pipeline is not None:
+                self._pipeline._save_context(store)
+
     def _pipeline_uuid(self) -> str:
         return self.pipeline_uuid
 
