@@ -16,11 +16,13 @@ def styled(frame: pd.DataFrame) -> Styler:
     """``frame.style`` with every status coloured from the shared palette (:mod:`prorch_nb.styles`).
 
     Cells of status columns (the ordered status dtype: ``status``, ``pipeline_status``)
-    get the status's fill and font colour and its glyph before the text; column headers
-    named after a status (the columns of :func:`~prorch_nb.notebook.frames.summary`) get the same colours.
+    get the status's fill and font colour and its glyph before the text; headers of
+    count columns named after a status (those of :func:`~prorch_nb.notebook.frames.summary`)
+    get the same colours, other columns that happen to share a status's name do not.
     """
     status_columns = [column for column, dtype in frame.dtypes.items() if dtype == STATUS]
-    styler = frame.style.map_index(_status_css, axis="columns")
+    counts = {column for column, dtype in frame.dtypes.items() if column in STYLES and dtype.kind in "iu"}
+    styler = frame.style.map_index(lambda header: _status_css(header) if header in counts else "", axis="columns")
     if status_columns:
         styler = styler.map(_status_css, subset=status_columns)
         styler = styler.format(_with_glyph, subset=status_columns, na_rep="")
