@@ -28,9 +28,11 @@ def record_from_dict(cls: type[R], data: Mapping[str, Any], required: tuple[str,
             f"{cls.__name__} record {data.get('uuid', '<no uuid>')!r}: "
             f"missing or non-string field(s) {', '.join(missing)}"
         )
-    known = _field_names(cls)
-    take = clone if copy else _same
-    values = {key: take(value) for key, value in data.items() if key in known and value is not None}
+    known = _field_set(cls)
+    if copy:
+        values = {key: clone(value) for key, value in data.items() if key in known and value is not None}
+    else:
+        values = {key: value for key, value in data.items() if key in known and value is not None}
     for key in ("metadata", "context"):
         if key in values and not isinstance(values[key], dict):
             raise InvalidRecordError(f"{cls.__name__} record {data['uuid']!r}: field {key!r} must be a dict")
@@ -39,14 +41,16 @@ def record_from_dict(cls: type[R], data: Mapping[str, Any], required: tuple[str,
 
 def record_to_dict(record: Any, *, copy: bool = True) -> dict[str, Any]:
     """The dict stored for a record; a deep copy unless ``copy=False``."""
-    take = clone if copy else _same
-    return {name: take(getattr(record, name)) for name in _field_names(type(record))}
-
-
-def _same(value: Any) -> Any:
-    return value
+    if copy:
+        return {name: clone(getattr(record, name)) for name in _field_names(type(record))}
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+@functools.cache
+def _field_set(cls: type) -> frozenset[str]:
+    return frozenset(_field_names(cls))

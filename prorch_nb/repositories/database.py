@@ -67,36 +67,33 @@ class Database:
     # Records ------------------------------------------------------------------------
 
     def get(self, table: str, uuid: str) -> dict[str, Any] | None:
-        with self._reading(table) as rows:
-            return rows.get(uuid)
+        with self._lock:
+            return self._current(table).get(uuid)
 
     def search(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
-        with self._reading(table) as rows:
-            return rows.search(field, value)
+        with self._lock:
+            return self._current(table).search(field, value)
 
     def all(self, table: str) -> list[dict[str, Any]]:
-        with self._reading(table) as rows:
-            return rows.all()
+        with self._lock:
+            return self._current(table).all()
 
     def insert(self, table: str, data: dict[str, Any]) -> str:
         """Insert a record; returns its document id."""
-        with self.unit_of_work():
-            rows = self._table(table)
-            doc_id = rows.insert(data)
-            self._journal.append((table, doc_id, None))
-            self._dirty = True
-            return doc_id
+        with self._lock:
+            if self._units:  # inside this thread's unit (holding the lock, no other is open)
+                return self._insert(table, data)
+            with self.unit_of_work():
+                return self._insert(table, data)
 
     def update(self, table: str, uuid: str, data: dict[str, Any]) -> None:
         """Merge ``data`` into the record ``uuid`` (nothing if there is none)."""
-        with self.unit_of_work():
-            rows = self._table(table)
-            doc_id = rows.doc_id_of(uuid)
-            if doc_id is None:
+        with self._lock:
+            if self._units:
+                self._update(table, uuid, data)
                 return
-            self._journal.append((table, doc_id, rows.text_of(doc_id)))
-            rows.update(uuid, data)
-            self._dirty = True
+            with self.unit_of_work():
+                self._update(table, uuid, data)
 
     # Grouping -----------------------------------------------------------------------
 
@@ -136,12 +133,26 @@ class Database:
 
     # Internals ----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _reading(self, table: str) -> Iterator[IndexedTable]:
-        with self._lock:
-            if not self._locked:
-                self._refresh()
-            yield self._table(table)
+    def _current(self, table: str) -> IndexedTable:
+        """The table, reloaded first if another process replaced the file. Hold the lock."""
+        if not self._locked:
+            self._refresh()
+        return self._table(table)
+
+    def _insert(self, table: str, data: dict[str, Any]) -> str:
+        doc_id = self._table(table).insert(data)
+        self._journal.append((table, doc_id, None))
+        self._dirty = True
+        return doc_id
+
+    def _update(self, table: str, uuid: str, data: dict[str, Any]) -> None:
+        rows = self._table(table)
+        doc_id = rows.doc_id_of(uuid)
+        if doc_id is None:
+            return
+        self._journal.append((table, doc_id, rows.text_of(doc_id)))
+        rows.update(uuid, data)
+        self._dirty = True
 
     def _table(self, name: str) -> IndexedTable:
         if name not in self._tables:
@@ -160,9 +171,8 @@ class Database:
             self._unlock_file()
 
     def _flush(self) -> None:
-        tables = ",".join(f"{json.dumps(name)}:{table.json_text()}" for name, table in self._tables.items())
         try:
-            self.storage.write_text("{" + tables + "}")
+            self.storage.write_chunks(self._json_chunks())
         except BaseException:
             self._dirty = False
             self._signature = False  # unflushed changes are dropped: reload what is committed
@@ -170,6 +180,14 @@ class Database:
         self._signature = _signature(self.path)
         self._dirty = False
         self._last_flush = time.monotonic()
+
+    def _json_chunks(self) -> Iterator[str]:
+        """The file's JSON text in pieces: ``{"<table>": {"<doc_id>": record, ...}, ...}``."""
+        yield "{"
+        for number, (name, table) in enumerate(self._tables.items()):
+            yield f"{',' if number else ''}{json.dumps(name)}:"
+            yield from table.json_chunks()
+        yield "}"
 
     def _undo(self) -> None:
         for table, doc_id, text in reversed(self._journal):

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from typing import Any
 
 from tinydb.storages import Storage
@@ -42,12 +43,21 @@ class AtomicJSONStorage(Storage):
 
     def write_text(self, text: str) -> None:
         """Replace the file with ``text`` (already JSON) atomically."""
+        self.write_chunks((text,))
+
+    def write_chunks(self, chunks: Iterable[str]) -> None:
+        """Replace the file with the concatenation of ``chunks`` (JSON text) atomically.
+
+        The chunks are encoded and written one by one, so the whole file is never held in
+        memory as one string (nor as bytes).
+        """
         folder = os.path.dirname(os.path.abspath(self.path))
         handle, temporary = tempfile.mkstemp(prefix=os.path.basename(self.path) + ".", suffix=".tmp", dir=folder)
         try:
             os.fchmod(handle, _file_mode(self.path))
             with os.fdopen(handle, "wb") as out:
-                out.write(text.encode())
+                for chunk in chunks:
+                    out.write(chunk.encode())
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, self.path)

@@ -8,16 +8,22 @@ found by uuid, and by value for the fields the engine searches on: no lookup sca
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 #: Fields with an index: what the engine searches by.
 INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
 
+#: One encoder for every row: ``json.dumps`` with non-default separators builds a new
+#: encoder on each call. Same output as ``json.dumps(value, separators=(",", ":"))``.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
 
 def to_text(record: dict[str, Any]) -> str:
     """Compact JSON of one record."""
-    return json.dumps(record, separators=(",", ":"))
+    return _encode(record)
 
 
 class IndexedTable:
@@ -89,7 +95,17 @@ class IndexedTable:
 
     def json_text(self) -> str:
         """The table as TinyDB lays it out in a file: ``{"<doc_id>": record, ...}``."""
-        return "{" + ",".join(f"{json.dumps(doc_id)}:{text}" for doc_id, text in self.rows.items()) + "}"
+        return "".join(self.json_chunks())
+
+    def json_chunks(self, rows_per_chunk: int = 1000) -> Iterator[str]:
+        """:meth:`json_text` in pieces of ``rows_per_chunk`` rows, for writing a large file."""
+        yield "{"
+        rows = iter(self.rows.items())
+        separator = ""
+        while chunk := list(itertools.islice(rows, rows_per_chunk)):
+            yield separator + ",".join(f"{_encode(doc_id)}:{text}" for doc_id, text in chunk)
+            separator = ","
+        yield "}"
 
     def __len__(self) -> int:
         return len(self.rows)
