@@ -2,6 +2,10 @@
 
 A claim is ``host:pid:token``. It is live until its lease expires, or, on this host,
 until its process has died (so a restarted worker takes over at once after a crash).
+``host`` is the host name and, on Linux, the pid namespace (``name/pidns<inode>``): a
+worker in a container that shares the host name but not the pids (``--network host``)
+must not read another namespace's live pid as a dead one of its own. A claim from
+another namespace, or in the older ``name:pid:token`` form, lasts until its lease ends.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ DEFAULT_LEASE_SECONDS = 900.0
 
 def new_claimant() -> str:
     """An identifier for one tick of this process and thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{_this_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def lease_end(seconds: float) -> str:
@@ -34,8 +38,17 @@ def claim_is_live(step: StepData) -> bool:
     if step.claimed_until and datetime.fromisoformat(step.claimed_until) <= datetime.now(timezone.utc):
         return False
     host, _, pid = step.claimed_by.rpartition(":")[0].rpartition(":")
-    dead_here = host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
+    dead_here = host == _this_host() and pid.isdigit() and not _process_alive(int(pid))
     return not dead_here
+
+
+def _this_host() -> str:
+    """Where a pid names one process: the host name, and the pid namespace where there is one."""
+    name = socket.gethostname()
+    try:
+        return f"{name}/pidns{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:  # no /proc: one pid space per host
+        return name
 
 
 def _process_alive(pid: int) -> bool:

@@ -1,0 +1,1 @@
+"""Fault injection: a journalled workload, a worker driver and the kill -9 trials."""

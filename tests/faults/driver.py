@@ -1,0 +1,96 @@
+"""Worker processes for the fault tests: ``python -m tests.faults.driver COMMAND --db FILE``.
+
+``orchestrate``
+    Print ``ready``, then run ``Orchestrator.run_until_done()`` over and over until no
+    run in the file is pending (a pass that changes nothing, because other workers hold
+    the claims or steps wait, is not the end). Exit status 1 if a tick reported an error.
+``tick``
+    Like a notebook: ``run.start()`` on every pending run, round after round, until none
+    is pending (no orchestrator, no batch: every unit of work is written at once).
+``commit``
+    Create runs and tick each twice, outside any batch, so every change is its own file
+    write, until ``--seconds`` have passed; print ``created N runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository
+from prorch_nb.claims import DEFAULT_LEASE_SECONDS
+from prorch_nb.store import Store
+from tests.faults.workload import FaultFlow
+
+
+def orchestrate(db: str, *, lease_seconds: float, deadline_seconds: float) -> int:
+    """Tick ``db`` until nothing is pending; returns the number of tick errors."""
+    orchestrator = Orchestrator(
+        OrchestratorConfig(repository_class=TinyDBRepository.at(db)), lease_seconds=lease_seconds
+    )
+    print("ready", flush=True)
+    deadline = time.monotonic() + deadline_seconds
+    errors = 0
+    while orchestrator.get_active_pipelines():
+        if time.monotonic() > deadline:
+            print(f"deadline of {deadline_seconds} s passed with runs pending", file=sys.stderr)
+            return errors + 1
+        run = orchestrator.run_until_done()
+        for error in run.errors:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+        errors += len(run.errors)
+        if not any(tick.changed for tick in run.ticks):
+            time.sleep(0.005)  # others hold the claims, or steps wait: let them move
+    return errors
+
+
+def tick(db: str) -> None:
+    """Tick every pending run of ``db`` with ``start()`` until none is pending."""
+    repository_class = TinyDBRepository.at(db)
+    store = Store(repository_class)
+    print("ready", flush=True)
+    while pending := store.pipelines_with_status(Status.PENDING):
+        for record in pending:
+            FaultFlow(repository_class=repository_class, pipeline_uuid=record.uuid).start()
+
+
+def commit(db: str, *, seconds: float) -> int:
+    """For ``seconds``: create a run and tick it twice (five file writes); returns the run count."""
+    repository_class = TinyDBRepository.at(db)
+    print("ready", flush=True)
+    runs = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        run = FaultFlow(repository_class=repository_class)
+        run.start()
+        run.start()
+        runs += 1
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the driver."""
+    parser = argparse.ArgumentParser(prog="python -m tests.faults.driver")
+    commands = parser.add_subparsers(dest="command", required=True)
+    work = commands.add_parser("orchestrate")
+    work.add_argument("--db", required=True)
+    work.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS)
+    work.add_argument("--deadline", type=float, default=300.0)
+    ticks = commands.add_parser("tick")
+    ticks.add_argument("--db", required=True)
+    write = commands.add_parser("commit")
+    write.add_argument("--db", required=True)
+    write.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    if args.command == "orchestrate":
+        return 1 if orchestrate(args.db, lease_seconds=args.lease, deadline_seconds=args.deadline) else 0
+    if args.command == "tick":
+        tick(args.db)
+        return 0
+    print(f"created {commit(args.db, seconds=args.seconds)} runs", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

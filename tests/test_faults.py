@@ -1,0 +1,516 @@
+"""Crash safety and several processes on one TinyDB file: real files, processes and SIGKILL.
+
+The workload (``tests/faults/workload.py``) journals every hook call; the assertions are
+about the database file and that journal. The slow tests also run in CI (``.ci/run``).
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from prorch_nb import Metadata, Orchestrator, OrchestratorConfig, Status, TinyDBRepository
+from prorch_nb.claims import new_claimant
+from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.repositories.json_file import parse_database
+from prorch_nb.store import Store
+from tests.faults import workload
+from tests.faults.driver import orchestrate
+from tests.faults.workload import (
+    DIE_AT_ENV,
+    HOOK_SECONDS_ENV,
+    JOURNAL_ENV,
+    WITH_ON_START,
+    FaultFlow,
+    analyse_journal,
+    check_file,
+    create_runs,
+    note_killed,
+    pending_count,
+    read_journal,
+    read_runs,
+    skipped_on_start,
+    unknown_steps,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIALS = int(os.environ.get("PRORCH_FAULT_TRIALS", "200"))
+
+
+def worker_env(journal: Path, hook_seconds: str = "0", **extra: str) -> dict[str, str]:
+    """Environment of a worker process: the package importable, hooks journalled."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), JOURNAL_ENV: str(journal), HOOK_SECONDS_ENV: hook_seconds, **extra}
+
+
+def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """``python ARGS`` in the repository's root, output captured as text."""
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def recover(db: Path, journal: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh orchestrator in this process, journalled, until no run is pending."""
+    monkeypatch.setenv(JOURNAL_ENV, str(journal))
+    monkeypatch.setenv(HOOK_SECONDS_ENV, "0")
+    assert orchestrate(str(db), lease_seconds=900.0, deadline_seconds=60.0) == 0
+
+
+def unfinished(runs: dict[str, workload.RunState]) -> list[str]:
+    """Uuids of runs that are not finished or have a step that is not."""
+    return [
+        run.uuid
+        for run in runs.values()
+        if run.status != Status.FINISHED or any(step.status != Status.FINISHED for step in run.steps)
+    ]
+
+
+# Several workers on one file ------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [2, 4])
+def test_concurrent_cli_workers_run_every_on_start_exactly_once(tmp_path, workers):
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    uuids = create_runs(db, 200)
+    command = ["-m", "prorch_nb", "run", "--db", str(db), "--module", "tests.faults.workload", "--interval", "0.05"]
+    procs = [spawn(*command, env=worker_env(journal, "0.003:0.012")) for _ in range(workers)]
+    problems = []
+    try:
+        deadline = time.monotonic() + 300
+        while (problem := check_file(db)) or pending_count(db):
+            if problem:
+                problems.append(problem)
+            assert time.monotonic() < deadline, "the workers did not end every run in time"
+            time.sleep(0.02)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+
+    assert [proc.returncode for proc in procs] == [0] * workers, outputs
+    assert [err for _, err in outputs] == [""] * workers
+    assert problems == []
+    runs = read_runs(db)
+    assert sorted(runs) == sorted(uuids)
+    assert unfinished(runs) == []
+    entries = read_journal(journal)
+    report = analyse_journal(entries)
+    assert report.concurrent_duplicates == []
+    assert report.reruns == []  # nothing crashed: every on_start ran exactly once
+    assert skipped_on_start(runs, report) == []
+    assert report.consistent()
+    assert unknown_steps(runs, entries) == set()
+    with_on_start = {step.uuid for run in runs.values() for step in run.steps if step.name in WITH_ON_START}
+    assert dict(report.on_start_ends) == dict.fromkeys(with_on_start, 1)
+    assert report.context_missing == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("worker", ["process", "thread"])
+def test_reading_never_waits_for_a_running_hook(tmp_path, worker, monkeypatch):
+    """Hooks of 1 s run in a worker while this test reads the store: each read is quick."""
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    create_runs(db, 1)
+    repository_class = TinyDBRepository.at(db)
+    if worker == "process":
+        proc = spawn("-m", "tests.faults.driver", "orchestrate", "--db", str(db), env=worker_env(journal, "1"))
+        assert proc.stdout.readline() == "ready\n"
+
+        def working() -> bool:
+            return proc.poll() is None
+    else:
+        monkeypatch.setenv(JOURNAL_ENV, str(journal))
+        monkeypatch.setenv(HOOK_SECONDS_ENV, "1")
+        thread = threading.Thread(
+            target=orchestrate, args=(str(db),), kwargs={"lease_seconds": 900.0, "deadline_seconds": 60.0}
+        )
+        thread.start()
+        working = thread.is_alive
+
+    reads = []  # (wall-clock start, wall-clock end, seconds taken)
+    while working():
+        started, clock = time.time(), time.monotonic()
+        store = Store(repository_class)
+        assert len(store.all_pipelines()) == 1
+        assert len(store.all_steps()) == 4
+        reads.append((started, time.time(), time.monotonic() - clock))
+        time.sleep(0.01)
+    if worker == "process":
+        assert proc.wait() == 0, proc.stderr.read()
+    else:
+        thread.join()
+
+    entries = read_journal(journal)
+    hooks = [
+        (begin.at, end.at)
+        for begin in entries
+        if begin.event == "begin"
+        for end in entries
+        if end.event == "end" and end.step == begin.step
+    ]
+    assert len(hooks) == 3 and all(end - begin >= 1.0 for begin, end in hooks)
+    during_hooks = [read for read in reads if any(begin < read[0] and read[1] < end for begin, end in hooks)]
+    assert len(during_hooks) >= 30
+    assert max(seconds for _, _, seconds in reads) < 0.5
+    assert unfinished(read_runs(db)) == []
+
+
+@pytest.mark.slow
+def test_a_long_hook_neither_blocks_other_writers_nor_hides_its_start(tmp_path):
+    """While a worker runs a 3 s on_start, another process (a notebook) sees the step
+    started, and can add a run without waiting for the hook."""
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    (uuid,) = create_runs(db, 1)
+    proc = spawn("-m", "tests.faults.driver", "orchestrate", "--db", str(db), env=worker_env(journal, "3"))
+    try:
+        deadline = time.monotonic() + 30
+        while not any(entry.event == "begin" for entry in read_journal(journal)):
+            assert time.monotonic() < deadline and proc.poll() is None, "the worker never started FaultFetch"
+            time.sleep(0.01)
+        time.sleep(0.1)
+        seen = [step.status for step in read_runs(db)[uuid].steps]
+        seen_during_hook = not any(entry.event == "end" for entry in read_journal(journal))
+        clock = time.monotonic()
+        create_runs(db, 1, start=False)
+        write_seconds = time.monotonic() - clock
+    finally:
+        proc.communicate(timeout=60)
+
+    assert seen_during_hook
+    assert write_seconds < 1.0
+    assert seen == [Status.FINISHED, Status.PENDING, Status.CREATED, Status.CREATED]
+
+
+# kill -9 -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("workers", "trials"), [(1, TRIALS), (2, max(TRIALS // 4, 1))])
+def test_kill_9_at_random_moments_then_every_run_ends(tmp_path, workers, trials):
+    """``tests/faults/kill_trials.py``: a worker is killed at a random moment in each trial.
+
+    One worker: a restarted orchestrator (this host) ends every run. Two: the surviving
+    worker takes the dead one's claims over and ends every run itself. PRORCH_FAULT_TRIALS
+    (default 200) sets the number of one-worker trials; a quarter of it the two-worker ones.
+    """
+    command = ["-m", "tests.faults.kill_trials", "--trials", str(trials), "--workers", str(workers)]
+    result = subprocess.run(
+        [sys.executable, *command, "--seed", "7", "--folder", str(tmp_path)],
+        cwd=ROOT,
+        env=worker_env(tmp_path / "unused"),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    print(result.stdout)
+    summary = json.loads(result.stdout.splitlines()[-1].removeprefix("SUMMARY "))
+
+    assert summary["trials"] == trials
+    assert summary["recovered"] == trials
+    if workers > 1:
+        assert summary["ended_by_survivors"] == trials
+    kills = summary["killed_in_hook"] + summary["killed_in_flush"] + summary["killed_elsewhere"]
+    assert kills >= trials // 2  # the delays make most kills land while the worker works
+    if trials >= 50:
+        assert summary["killed_in_hook"] > 0 and summary["killed_elsewhere"] > 0
+    assert summary["runs"] == 4 * trials
+    for measure in [
+        "stuck_runs",
+        "lost_runs",
+        "corrupt_files",
+        "skipped_on_start",
+        "concurrent_duplicates",
+        "context_missing",
+        "journal_inconsistencies",
+        "worker_errors",
+    ]:
+        assert summary[measure] == 0, (measure, result.stdout)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["orchestrate", "tick"])
+@pytest.mark.parametrize(
+    "point",
+    ["FaultFetch:begin", "FaultFetch:end", "FaultTransform:end", "FaultTransform:finish", "FaultPublish:finish"],
+)
+def test_kill_9_at_a_precise_point_of_a_hook(tmp_path, monkeypatch, mode, point):
+    """A worker SIGKILLs itself inside an on_start; a restarted orchestrator ends the run.
+
+    ``mode``: an orchestrator (passes in a batch) or plain ``run.start()`` calls, as in a
+    notebook, where every unit of work is written at once.
+    """
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    (uuid,) = create_runs(db, 1)
+    proc = spawn("-m", "tests.faults.driver", mode, "--db", str(db), env=worker_env(journal, **{DIE_AT_ENV: point}))
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    note_killed(journal, proc.pid, time.time())  # it killed itself before this moment
+    step_name = point.split(":")[0]
+    step_uuid = next(step.uuid for step in read_runs(db)[uuid].steps if step.name == step_name)
+    assert [e.event for e in read_journal(journal) if e.step == step_uuid and e.hook == "on_start"][-1] in (
+        "begin",
+        "end",
+    )
+    assert check_file(db) is None
+
+    recover(db, journal, monkeypatch)
+
+    assert check_file(db) is None
+    runs = read_runs(db)
+    assert unfinished(runs) == []
+    report = analyse_journal(read_journal(journal))
+    assert report.concurrent_duplicates == []
+    assert skipped_on_start(runs, report) == []
+    assert report.consistent()
+    assert report.context_missing == []
+
+
+def test_a_step_ended_by_its_hook_is_never_seen_without_the_context_that_hook_wrote(tmp_path, monkeypatch):
+    """FaultTransform writes ``context["result"]`` then finishes; another worker (a thread
+    here) ticks the run before the hook returns: it must find the result in the context."""
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    monkeypatch.setenv(JOURNAL_ENV, str(journal))
+    repository_class = TinyDBRepository.at(db)
+    (uuid,) = create_runs(db, 1)
+    run = FaultFlow(repository_class=repository_class, pipeline_uuid=uuid)
+    while read_runs(db)[uuid].steps[1].status != Status.FINISHED:
+        run.start()
+
+    def other_worker_ticks(step, point):
+        if (step.name, point) == ("FaultTransform", "finish"):
+            other = threading.Thread(target=FaultFlow(repository_class=repository_class, pipeline_uuid=uuid).start)
+            other.start()
+            other.join()
+
+    monkeypatch.setattr(workload, "AT_POINT", other_worker_ticks)
+    run.start()  # starts FaultTransform; the other worker starts FaultPublish meanwhile
+    monkeypatch.setattr(workload, "AT_POINT", None)
+    while run.refresh().status == Status.PENDING:
+        run.start()
+
+    report = analyse_journal(read_journal(journal))
+    assert sum(report.on_start_ends.values()) == 3
+    assert report.context_missing == []
+    assert json.loads(db.read_text())["pipelines"]["1"]["context"]["result"] == workload.result_for(uuid)
+
+
+# Claims ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("owner", ["dead local process", "live local process", "other host"])
+def test_a_claim_is_taken_over_when_its_process_is_dead_or_its_lease_has_passed(tmp_path, monkeypatch, owner):
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    monkeypatch.setenv(JOURNAL_ENV, str(journal))
+    repository_class = TinyDBRepository.at(db)
+    (uuid,) = create_runs(db, 1)
+    FaultFlow(repository_class=repository_class, pipeline_uuid=uuid).start()  # FaultAdmit finishes
+    fetch = read_runs(db)[uuid].steps[1]
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    if owner == "dead local process":
+        sleeper.kill()
+        sleeper.wait()
+    this_host = new_claimant().rsplit(":", 2)[0]
+    host = "elsewhere.example" if owner == "other host" else this_host
+    lease = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+    steps = repository_class(Metadata.STEP_MODEL)
+    with steps.unit_of_work():  # a worker started FaultFetch and died, hung or is far away
+        steps.update(
+            fetch.uuid,
+            {
+                "status": Status.PENDING,
+                "on_start_done": False,
+                "claimed_by": f"{host}:{sleeper.pid}:0badc0de",
+                "claimed_until": lease.isoformat(),
+            },
+        )
+    orchestrator = Orchestrator(OrchestratorConfig(repository_class=repository_class))
+    try:
+        first = orchestrator.execute_pipelines().outcomes
+        began_at_once = analyse_journal(read_journal(journal)).on_start_begins[fetch.uuid]
+        time.sleep(max(0.0, (lease - datetime.now(timezone.utc)).total_seconds() + 0.1))
+        orchestrator.execute_pipelines()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+    taken_at_once = owner == "dead local process"
+    assert [outcome.busy for outcome in first] == [not taken_at_once]
+    assert began_at_once == (1 if taken_at_once else 0)
+    report = analyse_journal(read_journal(journal))
+    assert report.on_start_begins[fetch.uuid] == 1  # taken over once, by this orchestrator
+    assert report.on_start_ends[fetch.uuid] == 1
+    assert read_runs(db)[uuid].steps[1].on_start_done is True
+
+
+@pytest.mark.slow
+def test_a_live_worker_in_another_pid_namespace_keeps_its_claim(tmp_path, monkeypatch):
+    """Workers in containers sharing the host name but not the pids (``--network host``):
+    the claim of the worker inside names a pid that does not exist outside. It must not
+    be taken for a dead local worker's claim, or on_start runs twice at once."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"]).returncode:
+        pytest.skip("needs unshare --pid")
+    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    (uuid,) = create_runs(db, 1)
+    FaultFlow(repository_class=TinyDBRepository.at(db), pipeline_uuid=uuid).start()  # FaultFetch is next
+    pid = next(pid for pid in range(3, 10_000) if not Path(f"/proc/{pid}").exists())
+    forks = f"i=0; while [ $i -lt {pid - 2} ]; do /bin/true; i=$((i+1)); done"  # the worker gets `pid` inside
+    inside = f"{forks}; {sys.executable} -m tests.faults.driver tick --db {db}"  # no batch: claims written at once
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "sh", "-c", inside], cwd=ROOT, env=worker_env(journal, "2"))
+    try:
+        deadline = time.monotonic() + 30
+        while not any(entry.event == "begin" for entry in read_journal(journal)):
+            assert time.monotonic() < deadline and proc.poll() is None, "the worker inside never started FaultFetch"
+            time.sleep(0.01)
+        assert [entry.pid for entry in read_journal(journal)] == [pid]
+        recover(db, journal, monkeypatch)  # an orchestrator outside, while the hook inside runs
+    finally:
+        assert proc.wait(timeout=60) == 0
+
+    report = analyse_journal(read_journal(journal))
+    assert report.concurrent_duplicates == []
+    assert report.reruns == []
+    assert unfinished(read_runs(db)) == []
+
+
+# Corrupt files ---------------------------------------------------------------------------
+
+CORRUPTIONS = {
+    "truncated": (lambda good: good[: len(good) // 2], "not valid JSON, the file is truncated or corrupt"),
+    "garbage": (lambda good: bytes(range(256)) * 3, "not valid JSON"),
+    "empty": (lambda good: b"", "the file is empty (0 bytes)"),
+    "blank": (lambda good: b" \n\n", "the file is empty (3 bytes)"),
+    "a list": (lambda good: b"[]", "expected a JSON object of tables, found list"),
+    "a table that is a list": (
+        lambda good: b'{"pipelines": [], "pipeline_steps": {}}',
+        "table 'pipelines' should map document ids to records, found list",
+    ),
+    "a record that is a string": (
+        lambda good: b'{"pipelines": {"1": "x"}, "pipeline_steps": {}}',
+        "table 'pipelines', document 1: expected a record (object), found str",
+    ),
+}
+
+
+def good_database(folder: Path) -> bytes:
+    """The bytes of a database with one started run, written in another file."""
+    create_runs(folder / "good.json", 1)
+    return (folder / "good.json").read_bytes()
+
+
+def attempts(repository_class: type) -> dict:
+    """Ways of reading and writing the store: each must raise StoreFileError."""
+    return {
+        "read pipelines": lambda: Store(repository_class).all_pipelines(),
+        "get a record": lambda: repository_class(Metadata.PIPELINES_MODEL).get("x"),
+        "create a run": lambda: FaultFlow(repository_class=repository_class),
+        "save a record": lambda: repository_class(Metadata.PIPELINES_MODEL).save({"uuid": "u", "name": "n"}),
+        "update a record": lambda: repository_class(Metadata.STEP_MODEL).update("x", {"status": "finished"}),
+        "orchestrate": lambda: Orchestrator(OrchestratorConfig(repository_class=repository_class)).execute_pipelines(),
+    }
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["cold", "cached"])
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_a_corrupt_file_raises_a_clear_error_and_is_never_overwritten(tmp_path, corruption, cached):
+    """``cached``: this process had read the file before someone else corrupted it."""
+    corrupt, problem = CORRUPTIONS[corruption]
+    good = good_database(tmp_path)
+    db = tmp_path / "runs.json"
+    repository_class = TinyDBRepository.at(db)
+    db.write_bytes(good)
+    if cached:
+        assert len(Store(repository_class).all_pipelines()) == 1
+        time.sleep(0.01)  # a new modification time even on coarse clocks
+    bad = corrupt(good)
+    db.write_bytes(bad)
+
+    for action, attempt in attempts(repository_class).items():
+        with pytest.raises(StoreFileError) as raised:
+            attempt()
+        message = str(raised.value)
+        assert message.startswith(f"{db}: "), (action, message)
+        assert problem in message, (action, message)
+        assert db.read_bytes() == bad, action
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "good.json",
+        "good.json.lock",
+        "runs.json",
+        "runs.json.lock",
+    ]
+
+    db.write_bytes(good)  # repaired by hand: usable again
+    assert [record.status for record in Store(repository_class).all_pipelines()] == [Status.PENDING]
+
+
+@pytest.mark.parametrize("corruption", ["truncated", "empty", "a table that is a list"])
+@pytest.mark.parametrize("command", ["status", "run"])
+def test_the_cli_reports_a_corrupt_file_on_one_line(tmp_path, command, corruption):
+    corrupt, problem = CORRUPTIONS[corruption]
+    db = tmp_path / "runs.json"
+    bad = corrupt(good_database(tmp_path))
+    db.write_bytes(bad)
+    args = ["--db", str(db)] + (["--module", "tests.faults.workload", "--once"] if command == "run" else [])
+
+    result = subprocess.run(
+        [sys.executable, "-m", "prorch_nb", command, *args],
+        cwd=ROOT,
+        env=worker_env(tmp_path / "journal.log"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"prorch-nb: error: {db}: ")
+    assert problem in result.stderr
+    assert db.read_bytes() == bad
+
+
+# Atomic replacement -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_reader_never_sees_a_partial_file_and_concurrent_writers_lose_nothing(tmp_path):
+    """Two processes write (a unit of work per write, as notebooks do) while this one
+    reads and parses the file 1000 times."""
+    db = tmp_path / "runs.json"
+    (first,) = create_runs(db, 1)
+    writers = [
+        spawn("-m", "tests.faults.driver", "commit", "--db", str(db), "--seconds", "4", env=worker_env(tmp_path / "j"))
+        for _ in range(2)
+    ]
+    for writer in writers:
+        assert writer.stdout.readline() == "ready\n"
+
+    versions, counts = set(), []
+    for _ in range(1000):
+        raw = db.read_bytes()
+        tables = parse_database(raw, str(db))  # raises on a partial file
+        versions.add(hash(raw))
+        counts.append(len(tables["pipelines"]))
+        time.sleep(0.002)
+    outputs = [writer.communicate(timeout=120) for writer in writers]
+
+    assert [writer.returncode for writer in writers] == [0, 0], outputs
+    assert len(versions) >= 50  # the reads really raced the writes
+    assert counts == sorted(counts)  # never an older version after a newer one
+    created = sum(int(out.split()[1]) for out, _ in outputs)
+    runs = read_runs(db)
+    assert len(runs) == 1 + created  # no writer lost another's run
+    for run in runs.values():
+        if run.uuid == first:
+            continue
+        assert [step.status for step in run.steps][:2] == [Status.FINISHED, Status.CREATED]
+        assert run.status == Status.PENDING
