@@ -20,6 +20,7 @@ import pytest
 from prorch_nb import Metadata, Orchestrator, OrchestratorConfig, Status, TinyDBRepository
 from prorch_nb.claims import new_claimant
 from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.repositories.database import Database, read_committed
 from prorch_nb.repositories.json_file import parse_database
 from prorch_nb.store import Store
 from tests.faults import workload
@@ -301,7 +302,7 @@ def test_a_step_ended_by_its_hook_is_never_seen_without_the_context_that_hook_wr
     report = analyse_journal(read_journal(journal))
     assert sum(report.on_start_ends.values()) == 3
     assert report.context_missing == []
-    assert json.loads(db.read_text())["pipelines"]["1"]["context"]["result"] == workload.result_for(uuid)
+    assert read_committed(db)["pipelines"]["1"]["context"]["result"] == workload.result_for(uuid)
 
 
 # Claims ----------------------------------------------------------------------------------
@@ -402,8 +403,9 @@ CORRUPTIONS = {
 
 
 def good_database(folder: Path) -> bytes:
-    """The bytes of a database with one started run, written in another file."""
+    """The bytes of a database with one started run, written in another file (journal folded in)."""
     create_runs(folder / "good.json", 1)
+    Database.at(folder / "good.json").fold_journal()
     return (folder / "good.json").read_bytes()
 
 
@@ -484,22 +486,23 @@ def test_the_cli_reports_a_corrupt_file_on_one_line(tmp_path, command, corruptio
 @pytest.mark.slow
 def test_a_reader_never_sees_a_partial_file_and_concurrent_writers_lose_nothing(tmp_path):
     """Two processes write (a unit of work per write, as notebooks do) while this one
-    reads and parses the file 1000 times."""
+    reads and parses the file, and the committed state (file and journal), 300 times."""
     db = tmp_path / "runs.json"
     (first,) = create_runs(db, 1)
     writers = [
-        spawn("-m", "tests.faults.driver", "commit", "--db", str(db), "--seconds", "4", env=worker_env(tmp_path / "j"))
+        spawn("-m", "tests.faults.driver", "commit", "--db", str(db), "--seconds", "2", env=worker_env(tmp_path / "j"))
         for _ in range(2)
     ]
     for writer in writers:
         assert writer.stdout.readline() == "ready\n"
 
     versions, counts = set(), []
-    for _ in range(1000):
-        raw = db.read_bytes()
-        tables = parse_database(raw, str(db))  # raises on a partial file
-        versions.add(hash(raw))
-        counts.append(len(tables["pipelines"]))
+    for _ in range(300):
+        parse_database(db.read_bytes(), str(db))  # the file alone: raises if ever partial
+        tables = read_committed(db)  # the file with its journal: raises on a corrupt line
+        count = len(tables["pipelines"])
+        versions.add((count, sum(step["status"] == Status.FINISHED for step in tables["pipeline_steps"].values())))
+        counts.append(count)
         time.sleep(0.002)
     outputs = [writer.communicate(timeout=120) for writer in writers]
 

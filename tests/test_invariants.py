@@ -10,7 +10,6 @@ model and against invariants that hold whatever the model says.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import tempfile
@@ -48,7 +47,7 @@ from prorch_nb.claims import claim_is_live
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import InvalidTransitionError, StepHookError
-from prorch_nb.repositories.database import Database
+from prorch_nb.repositories.database import Database, read_committed
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Metadata, Status
 
@@ -534,12 +533,11 @@ class TinyDBMachine(EngineMachine):
 
     @invariant()
     def the_file_holds_what_the_store_holds(self) -> None:
-        """Outside a unit of work every change has reached the file (TinyDB's own layout)."""
+        """Outside a unit of work every change has been committed to the file and its journal."""
         if not os.path.exists(self.repository.path):
             assert not self.order, "runs were created but the file was never written"
             return
-        with open(self.repository.path, encoding="utf-8") as handle:
-            tables = json.load(handle)
+        tables = read_committed(self.repository.path)
         for model, rows in zip((Metadata.PIPELINES_MODEL, Metadata.STEP_MODEL), self._rows(), strict=True):
             name = Metadata.TABLE_NAMES[model]
             assert list(tables.get(name, {}).values()) == rows, f"the file's {name} differ from the store's"

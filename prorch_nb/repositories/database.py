@@ -1,57 +1,59 @@
-"""One TinyDB file as this process sees it: indexed tables, locks and atomic commits.
+"""One TinyDB file as this process sees it: indexed tables, a journal, locks.
 
-Every repository on the same path shares one :class:`Database`. Changes apply to the
-in-memory tables at once (so the whole process sees them) and reach the file by an
-atomic replace ("flush"):
+Every repository on the same path shares one :class:`Database`. The committed state is
+the JSON file (TinyDB's layout) plus its journal ``<file>.journal``
+(:mod:`~prorch_nb.repositories.journal`):
 
-* a *unit of work* is atomic: it holds a thread lock, and an exclusive lock on
-  ``<file>.lock`` taken at its start (reloading the file if another process replaced
-  it); if it raises, its changes are undone;
-* outside a *batch*, each unit flushes when it ends and releases the file lock;
-* inside a batch (an orchestrator pass), flushes are spaced ``flush_interval`` seconds
-  apart: the file lock is kept, between units, while changes are unflushed, so no other
-  process can write in between; the batch's end flushes.
+* a *unit of work* is atomic: it holds a thread lock and an exclusive lock on
+  ``<file>.lock``, catches up with what other processes committed, applies its changes
+  to the in-memory tables (undone if it raises) and commits them by appending the
+  changed records to the journal: a cost that does not grow with the database;
+* when the journal outgrows the file, and when a batch (an orchestrator pass) or the
+  process ends, the file is rewritten whole (temporary file, fsync, rename) and the
+  journal starts afresh, so the file alone is up to date for TinyDB and other readers.
 
-Readers take no file lock (the file is only ever replaced whole) and never wait for a
-hook: hooks run between units, when the thread lock is free.
+Readers take no file lock and never wait for a hook: hooks run between units.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.repositories.journal import Journal
 from prorch_nb.repositories.json_file import AtomicJSONStorage
 from prorch_nb.repositories.table import IndexedTable
 
 Signature = tuple[int, int, int]
 
+#: The journal is folded into the file once it is larger than the file and than this.
+MIN_JOURNAL_TO_FOLD = 256 * 1024
+
 
 class Database:
-    """The tables of one file, cached and kept in step with the file."""
+    """The tables of one file, cached and kept in step with the file and its journal."""
 
     _open: ClassVar[dict[str, Database]] = {}
     _open_lock: ClassVar[threading.Lock] = threading.Lock()
-    #: Seconds between flushes inside a batch.
-    flush_interval: float = 1.0
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.storage = AtomicJSONStorage(path)
+        self.journal = Journal(path + ".journal")
         self._lock = threading.RLock()
         self._units = 0
         self._batches = 0
-        self._journal: list[tuple[str, str, str | None]] = []
-        self._dirty = False
-        self._lock_file: int | None = None
+        self._undo: list[tuple[str, str, str | None]] = []
+        self._lock_fd: int | None = None
         self._locked = False
-        self._last_flush = time.monotonic()
         self._tables: dict[str, IndexedTable] = {}
         self._signature: Signature | bool | None = False  # False: never loaded
 
@@ -62,6 +64,7 @@ class Database:
         with cls._open_lock:
             if key not in cls._open:
                 cls._open[key] = cls(key)
+                atexit.register(cls._open[key]._fold_at_exit)
             return cls._open[key]
 
     # Records ------------------------------------------------------------------------
@@ -80,47 +83,49 @@ class Database:
 
     def insert(self, table: str, data: dict[str, Any]) -> str:
         """Insert a record; returns its document id."""
-        with self._lock:
-            if self._units:  # inside this thread's unit (holding the lock, no other is open)
-                return self._insert(table, data)
-            with self.unit_of_work():
-                return self._insert(table, data)
+        with self.unit_of_work():
+            doc_id = self._table(table).insert(data)
+            self._undo.append((table, doc_id, None))
+            return doc_id
 
     def update(self, table: str, uuid: str, data: dict[str, Any]) -> None:
         """Merge ``data`` into the record ``uuid`` (nothing if there is none)."""
-        with self._lock:
-            if self._units:
-                self._update(table, uuid, data)
-                return
-            with self.unit_of_work():
-                self._update(table, uuid, data)
+        with self.unit_of_work():
+            rows = self._table(table)
+            doc_id = rows.doc_id_of(uuid)
+            if doc_id is not None:
+                self._undo.append((table, doc_id, rows.text_of(doc_id)))
+                rows.update(uuid, data)
 
     # Grouping -----------------------------------------------------------------------
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[None]:
-        """Make the changes inside atomic; nested units join the outermost one."""
+        """Make the changes inside atomic and commit them; nested units join the outermost."""
         with self._lock:
-            outermost = self._units == 0
-            if outermost:
-                self._lock_file_and_refresh()
-                self._journal = []
-            self._units += 1
+            if self._units:
+                self._units += 1
+                try:
+                    yield
+                finally:
+                    self._units -= 1
+                return
+            self._take_file_lock()
+            self._units, self._undo = 1, []
             try:
+                self._catch_up()
                 yield
+                self._commit()
             except BaseException:
-                if outermost:
-                    self._undo()
+                self._roll_back()
                 raise
             finally:
-                self._units -= 1
-                if outermost:
-                    self._journal = []
-                    self._settle()
+                self._units, self._undo = 0, []
+                self._release_file_lock()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Space the flushes of the units inside ``flush_interval`` apart; flush at the end."""
+        """Fold the journal into the file when the outermost batch ends."""
         with self._lock:
             self._batches += 1
         try:
@@ -128,58 +133,77 @@ class Database:
         finally:
             with self._lock:
                 self._batches -= 1
-                if self._units == 0:
-                    self._settle(force=True)
+                if not self._batches:
+                    self.fold_journal()
+
+    def fold_journal(self) -> None:
+        """Rewrite the file with everything committed and start the journal afresh."""
+        with self._lock:
+            if self._units or not self.journal.size():
+                return
+            self._take_file_lock()
+            try:
+                self._catch_up()
+                self._rewrite()
+            finally:
+                self._release_file_lock()
+
+    def _fold_at_exit(self) -> None:
+        with contextlib.suppress(OSError):  # StoreFileError too: the journal keeps every commit
+            self.fold_journal()
 
     # Internals ----------------------------------------------------------------------
 
     def _current(self, table: str) -> IndexedTable:
-        """The table, reloaded first if another process replaced the file. Hold the lock."""
+        """The table, caught up with other processes first (unless inside a unit)."""
         if not self._locked:
-            self._refresh()
+            self._catch_up()
         return self._table(table)
-
-    def _insert(self, table: str, data: dict[str, Any]) -> str:
-        doc_id = self._table(table).insert(data)
-        self._journal.append((table, doc_id, None))
-        self._dirty = True
-        return doc_id
-
-    def _update(self, table: str, uuid: str, data: dict[str, Any]) -> None:
-        rows = self._table(table)
-        doc_id = rows.doc_id_of(uuid)
-        if doc_id is None:
-            return
-        self._journal.append((table, doc_id, rows.text_of(doc_id)))
-        rows.update(uuid, data)
-        self._dirty = True
 
     def _table(self, name: str) -> IndexedTable:
         if name not in self._tables:
             self._tables[name] = IndexedTable()
         return self._tables[name]
 
-    def _settle(self, force: bool = False) -> None:
-        """After a unit: flush and let other processes in, unless a batch defers it."""
-        due = force or self._batches == 0 or time.monotonic() - self._last_flush >= self.flush_interval
-        if not due and self._dirty:
-            return
-        try:
-            if self._dirty:
-                self._flush()
-        finally:
-            self._unlock_file()
+    def _catch_up(self) -> None:
+        """Load the file if it was rewritten, then apply the journal's new lines.
 
-    def _flush(self) -> None:
-        try:
-            self.storage.write_chunks(self._json_chunks())
-        except BaseException:
-            self._dirty = False
-            self._signature = False  # unflushed changes are dropped: reload what is committed
-            raise
+        Without the file lock, a rewrite may happen while reading: then read again, so a
+        reader never combines an old file with a newer journal.
+        """
+        while True:
+            signature = _signature(self.path)
+            if self.journal.replaced() or signature != self._signature:
+                self._signature = False  # until the file has been read whole
+                data = self.storage.read() or {}
+                self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
+                self._signature = signature
+                self.journal.inode, self.journal.position = None, 0
+            for table, doc_id, row in self.journal.read_new():
+                self._table(table).replace(doc_id, row)
+            if self._locked or _signature(self.path) == signature:
+                return
+
+    def _commit(self) -> None:
+        """Append the records this unit changed to the journal; fold it if it grew large."""
+        changed = dict.fromkeys((table, doc_id) for table, doc_id, _ in self._undo)
+        self.journal.append((table, doc_id, self._tables[table].text_of(doc_id)) for table, doc_id in changed)
+        first = self._signature is None  # the file itself must exist from the first commit on
+        if first or (not self._batches and self.journal.position > max(MIN_JOURNAL_TO_FOLD, self._signature_size())):
+            self._rewrite()
+
+    def _rewrite(self) -> None:
+        self.storage.write_chunks(self._json_chunks())
         self._signature = _signature(self.path)
-        self._dirty = False
-        self._last_flush = time.monotonic()
+        self.journal.start_afresh()
+
+    def _roll_back(self) -> None:
+        """Undo this unit's changes in memory (nothing of them reached the journal)."""
+        for table, doc_id, text in reversed(self._undo):
+            self._tables[table].restore(doc_id, text)
+
+    def _signature_size(self) -> int:
+        return self._signature[1] if isinstance(self._signature, tuple) else 0
 
     def _json_chunks(self) -> Iterator[str]:
         """The file's JSON text in pieces: ``{"<table>": {"<doc_id>": record, ...}, ...}``."""
@@ -189,40 +213,38 @@ class Database:
             yield from table.json_chunks()
         yield "}"
 
-    def _undo(self) -> None:
-        for table, doc_id, text in reversed(self._journal):
-            self._tables[table].restore(doc_id, text)
-
-    def _refresh(self) -> None:
-        """Reload the file if it changed since this process last read or wrote it."""
-        signature = _signature(self.path)
-        if signature == self._signature:
-            return
-        data = self.storage.read() or {}
-        self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
-        self._signature = signature
-
-    def _lock_file_and_refresh(self) -> None:
-        if self._locked:
-            return
-        if self._lock_file is None:
-            self._lock_file = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+    def _take_file_lock(self) -> None:
+        if self._lock_fd is None:
+            try:
+                self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise StoreFileError(f"{self.path}: cannot create its lock file: {exc.strerror or exc}") from exc
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._locked = True
-        try:
-            self._refresh()
-        except BaseException:
-            self._unlock_file()
-            raise
+        for stale in glob.glob(glob.escape(self.path) + ".*.tmp"):  # left by a writer killed mid-write
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
 
-    def _unlock_file(self) -> None:
-        if self._locked and self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._locked = False
+    def _release_file_lock(self) -> None:
+        if self._locked and self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._locked = False
+
+
+def read_committed(path: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every committed record of a database file, by table and document id.
+
+    The file with its journal applied, read afresh (no cache, no lock): what another
+    process or a tool should read instead of the JSON file alone.
+    """
+    database = Database(os.path.abspath(os.fspath(path)))
+    database._catch_up()
+    tables = database._tables.items()
+    return {name: {doc_id: json.loads(text) for doc_id, text in table.rows.items()} for name, table in tables}
 
 
 def _signature(path: str) -> Signature | None:
-    """Identity of the file's current version (a replaced file has a new inode)."""
+    """Identity of the file's current version (a rewritten file has a new inode)."""
     try:
         stat = os.stat(path)
     except FileNotFoundError:

@@ -83,15 +83,20 @@ class IndexedTable:
 
     def restore(self, doc_id: str, text: str | None) -> None:
         """Put back a document's earlier text, or remove it when ``text`` is ``None``."""
+        self.replace(doc_id, None if text is None else json.loads(text))
+
+    def replace(self, doc_id: str, row: dict[str, Any] | None) -> None:
+        """Set a document to ``row`` (as read from a journal) in its place, or remove it when ``None``."""
         current = self.rows.get(doc_id)
         if current is not None:
-            row = json.loads(current)
-            self._unindex(doc_id, row)
-            if self._by_uuid.get(row.get("uuid")) == doc_id:
-                del self._by_uuid[row["uuid"]]
-            del self.rows[doc_id]
-        if text is not None:
-            self._put(doc_id, json.loads(text))
+            old = json.loads(current)
+            self._unindex(doc_id, old)
+            if self._by_uuid.get(old.get("uuid")) == doc_id:
+                del self._by_uuid[old["uuid"]]
+            if row is None:
+                del self.rows[doc_id]
+        if row is not None:
+            self._put(doc_id, row)
 
     def json_text(self) -> str:
         """The table as TinyDB lays it out in a file: ``{"<doc_id>": record, ...}``."""

@@ -30,7 +30,6 @@ marked ``on_start_done``) without any ``on_start end`` line.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prorch_nb import OnContinueMixin, OnStartMixin, Pipeline, Status, Step, register_pipeline, register_step
+from prorch_nb.repositories.database import read_committed
 from prorch_nb.repositories.json_file import parse_database
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
@@ -274,8 +274,8 @@ def check_file(db: str | os.PathLike[str]) -> str | None:
 
 
 def read_runs(db: str | os.PathLike[str]) -> dict[str, RunState]:
-    """Every run in ``db`` by uuid, read straight from the file (no cache involved)."""
-    tables = json.loads(Path(db).read_bytes())
+    """Every run in ``db`` by uuid, read straight from the file and its journal (no cache involved)."""
+    tables = read_committed(db)
     steps: dict[str, list[dict]] = defaultdict(list)
     for record in tables.get("pipeline_steps", {}).values():
         steps[record["pipeline_uuid"]].append(record)

@@ -1,0 +1,107 @@
+"""The append-only journal beside a database file: committed changes since the last rewrite.
+
+Each committed unit of work appends one line per record it changed, ``{"t": table,
+"d": doc_id, "r": record}``, with a single ``write`` under the database's file lock. The
+JSON file plus its journal is the committed state; replaying a line is idempotent (it
+sets the whole record), so a journal whose lines are already in the file does no harm.
+A line cut short by a crash has no newline: readers ignore it, the next writer trims it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from prorch_nb.exceptions.exceptions import StoreFileError
+
+#: One journal entry: table name, document id, and the record (text when written, a dict when read).
+Entry = tuple[str, str, Any]
+
+
+class Journal:
+    """The journal file of one database, read and written from a known position."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.inode: int | None = None  #: the journal file these positions belong to
+        self.position = 0  #: bytes read or written so far (always at a line's end)
+
+    def size(self) -> int:
+        """Bytes in the journal now (0 if there is none)."""
+        with contextlib.suppress(FileNotFoundError):
+            return os.stat(self.path).st_size
+        return 0
+
+    def replaced(self) -> bool:
+        """Whether the journal is not the one read so far (rewritten, or gone back in size)."""
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return self.inode is not None
+        return stat.st_ino != self.inode or stat.st_size < self.position
+
+    def read_new(self) -> list[Entry]:
+        """The complete lines appended since the last call, as entries."""
+        try:
+            with open(self.path, "rb") as handle:
+                inode = os.fstat(handle.fileno()).st_ino
+                if inode != self.inode:
+                    self.inode, self.position = inode, 0
+                handle.seek(self.position)
+                data = handle.read()
+        except FileNotFoundError:
+            self.inode, self.position = None, 0
+            return []
+        entries = []
+        offset = 0
+        while (end := data.find(b"\n", offset)) >= 0:
+            entries.append(self._parse(data[offset:end], self.position + offset))
+            offset = end + 1
+        self.position += offset
+        return entries
+
+    def append(self, entries: Iterable[Entry]) -> None:
+        """Write entries at the end, trimming a line a crashed writer left unfinished.
+
+        Call under the database's file lock, after :meth:`read_new`.
+        """
+        lines = (f'{{"t":{json.dumps(table)},"d":{json.dumps(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries)
+        text = "".join(lines)
+        if not text:
+            return
+        data = text.encode()
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+            try:
+                self.inode = os.fstat(descriptor).st_ino
+                if os.fstat(descriptor).st_size > self.position:
+                    os.ftruncate(descriptor, self.position)
+                written = 0
+                while written < len(data):
+                    written += os.write(descriptor, data[written:])
+            finally:
+                os.close(descriptor)
+        except OSError as exc:
+            raise StoreFileError(f"{self.path}: cannot be written: {exc.strerror or exc}") from exc
+        self.position += len(data)
+
+    def start_afresh(self) -> None:
+        """Remove the journal (after its lines went into the file); the next commit makes a new one."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        self.inode, self.position = None, 0
+
+    def _parse(self, line: bytes, offset: int) -> Entry:
+        try:
+            entry = json.loads(line)
+            table, doc_id, row = entry["t"], entry["d"], entry["r"]
+            if not (isinstance(table, str) and isinstance(doc_id, str) and isinstance(row, dict)):
+                raise TypeError("fields of the wrong type")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreFileError(
+                f"{self.path}: the journal line at byte {offset} is corrupt ({exc}); it was left untouched"
+            ) from exc
+        return table, doc_id, row
