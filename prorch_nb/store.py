@@ -32,12 +32,15 @@ class Store:
         self._copy = not getattr(repository_class, "returns_copies", False)
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
         self.steps = repository_class(Metadata.STEP_MODEL)
+        self._open_units: contextlib.ExitStack | None = None
+        self._depth = 0
 
-    @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        """Make changes to both tables atomic, for repositories that support it."""
-        with _optional(self.pipelines, "unit_of_work"), _optional(self.steps, "unit_of_work"):
-            yield
+    def unit_of_work(self) -> _StoreUnit:
+        """Make changes to both tables atomic, for repositories that support it.
+
+        Nested units of one store join the outermost (and cost nothing).
+        """
+        return _StoreUnit(self)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -109,6 +112,33 @@ def _get(table: IRepository, uuid: str, kind: str) -> dict[str, Any]:
     if not data:
         raise RecordNotFoundError(f"no {kind} record with uuid {uuid!r}")
     return data
+
+
+class _StoreUnit:
+    """The context manager of :meth:`Store.unit_of_work`: repositories' units entered once."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        store = self.store
+        if store._depth == 0:
+            stack = contextlib.ExitStack()
+            with stack:
+                stack.enter_context(_optional(store.pipelines, "unit_of_work"))
+                stack.enter_context(_optional(store.steps, "unit_of_work"))
+                store._open_units = stack.pop_all()
+        store._depth += 1
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        store = self.store
+        store._depth -= 1
+        if store._depth or store._open_units is None:
+            return False
+        units, store._open_units = store._open_units, None
+        return bool(units.__exit__(*exc_info))
 
 
 def _optional(table: Any, hook: str) -> contextlib.AbstractContextManager:

@@ -137,12 +137,19 @@ def commit_tick(tick: Tick, store: Store) -> None:
 
     Call inside ``store.unit_of_work()``. Nothing is saved if another worker took the
     claim over or someone ended the step meanwhile; the tick is marked ``conflict``.
+    A step its hook ended was saved then, claim released: only later changes are saved.
     """
     step = tick.step
     if step is None:
         return
+    if tick.conflict:  # a hook's change met someone else's: show what is stored
+        step._attach(store.step(step.uuid), store)
+        return
+    if step.status in Status.ENDED and not step._unsaved():
+        tick.pipeline._save_context(store)
+        return
     stored = store.step(step.uuid)
-    if tick.conflict or stored.claimed_by != tick.claimant:
+    if stored.claimed_by != tick.claimant:
         tick.conflict = True
         step._attach(stored, store)
         return
@@ -152,7 +159,6 @@ def commit_tick(tick: Tick, store: Store) -> None:
     except ConcurrentChangeError:
         tick.conflict = True
         step._attach(store.step(step.uuid), store)
-        return
 
 
 def run_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:

@@ -193,6 +193,9 @@ class Database:
             self._rewrite()
 
     def _rewrite(self) -> None:
+        for stale in glob.glob(glob.escape(self.path) + ".*.tmp"):  # left by a writer killed mid-write
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
         self.storage.write_chunks(self._json_chunks())
         self._signature = _signature(self.path)
         self.journal.start_afresh()
@@ -221,9 +224,6 @@ class Database:
                 raise StoreFileError(f"{self.path}: cannot create its lock file: {exc.strerror or exc}") from exc
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._locked = True
-        for stale in glob.glob(glob.escape(self.path) + ".*.tmp"):  # left by a writer killed mid-write
-            with contextlib.suppress(OSError):
-                os.unlink(stale)
 
     def _release_file_lock(self) -> None:
         if self._locked and self._lock_fd is not None:

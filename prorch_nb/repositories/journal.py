@@ -28,6 +28,7 @@ class Journal:
         self.path = path
         self.inode: int | None = None  #: the journal file these positions belong to
         self.position = 0  #: bytes read or written so far (always at a line's end)
+        self._open: tuple[int, int] | None = None  #: (inode, descriptor) kept open for appending
 
     def size(self) -> int:
         """Bytes in the journal now (0 if there is none)."""
@@ -74,19 +75,27 @@ class Journal:
             return
         data = text.encode()
         try:
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-            try:
-                self.inode = os.fstat(descriptor).st_ino
-                if os.fstat(descriptor).st_size > self.position:
-                    os.ftruncate(descriptor, self.position)
-                written = 0
-                while written < len(data):
-                    written += os.write(descriptor, data[written:])
-            finally:
-                os.close(descriptor)
+            descriptor = self._descriptor()
+            if os.fstat(descriptor).st_size > self.position:
+                os.ftruncate(descriptor, self.position)
+            written = 0
+            while written < len(data):
+                written += os.write(descriptor, data[written:])
         except OSError as exc:
             raise StoreFileError(f"{self.path}: cannot be written: {exc.strerror or exc}") from exc
         self.position += len(data)
+
+    def _descriptor(self) -> int:
+        """The journal open for appending: kept open while it is the same file."""
+        if self._open is not None:
+            inode, descriptor = self._open
+            if inode == self.inode and os.fstat(descriptor).st_nlink:  # not removed by a rewrite
+                return descriptor
+            os.close(descriptor)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        self.inode = os.fstat(descriptor).st_ino
+        self._open = (self.inode, descriptor)
+        return descriptor
 
     def start_afresh(self) -> None:
         """Remove the journal (after its lines went into the file); the next commit makes a new one."""

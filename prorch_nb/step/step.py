@@ -19,6 +19,7 @@ from prorch_nb.lifecycle import BY_ERROR, BY_STEP, Tracked, new_record_times
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.data import clone
 
 if TYPE_CHECKING:
     from prorch_nb.pipeline.pipeline import Pipeline
@@ -85,6 +86,7 @@ class Step(Tracked):
 
     def _attach(self, record: StepData, store: Store | None) -> None:
         self._adopt(record, store)
+        self._metadata_saved = clone(record.metadata)
         self._pipeline = None
         self.metadata = record.metadata
 
@@ -160,12 +162,25 @@ class Step(Tracked):
         self._record.metadata = self.metadata
 
     def _save(self) -> None:
-        """Save the step, and with it what its hook put in the pipeline's context."""
+        """Save the step, and with it what its hook put in the pipeline's context.
+
+        An ended step needs no claim and will not run ``on_start`` again: the same write
+        releases the claim and confirms the start.
+        """
+        if self.status in Status.ENDED:
+            self._record.claimed_by = self._record.claimed_until = None
+            if self._record.on_start_done is False:
+                self._record.on_start_done = True
         store = self._require_store()
         with store.unit_of_work():
             super()._save()
             if self._pipeline is not None:
                 self._pipeline._save_context(store)
+        self._metadata_saved = clone(self.metadata)
+
+    def _unsaved(self) -> bool:
+        """Whether ``metadata`` changed since the last save."""
+        return self.metadata != self._metadata_saved
 
     def _pipeline_uuid(self) -> str:
         return self.pipeline_uuid
