@@ -99,8 +99,9 @@ class Dashboard(widgets.VBox):
             [
                 self.header,
                 widgets.HBox([self.pipeline_choice, self.start_at_once, self.new_button]).add_class("prorch-new"),
-                widgets.HBox(
-                    [self.tick_button, self.run_button, self.stop_button, self.progress, self.progress_label]
+                widgets.HBox(  # wraps, so a long progress label goes to the next line instead of out of sight
+                    [self.tick_button, self.run_button, self.stop_button, self.progress, self.progress_label],
+                    layout=widgets.Layout(flex_flow="row wrap"),
                 ).add_class("prorch-orchestrate"),
                 self.errors_view,
                 self.report_view,

@@ -77,7 +77,9 @@ class LogView:
     """The last :data:`MAX_LINES` lines of a log in an HTML widget; safe to add to from any thread."""
 
     def __init__(self, css: str) -> None:
-        self.widget = widgets.HTML(layout=widgets.Layout(max_height="14em", overflow="auto")).add_class(css)
+        # column-reverse anchors the scroll at the bottom: the newest line stays in sight as lines come
+        layout = widgets.Layout(max_height="14em", overflow="auto", flex_flow="column-reverse")
+        self.widget = widgets.HTML(layout=layout).add_class(css)
         self._lines: deque[str] = deque(maxlen=MAX_LINES)
         self._lock = threading.Lock()
 

@@ -71,7 +71,8 @@ class PipelinePanel(widgets.VBox):
         self.note.add_class("prorch-note")
         self.resolve = ResolveBar(self._end_step, self._report)
         self.errors_view = widgets.HTML().add_class("prorch-errors")
-        self.diagram = widgets.HTML().add_class("prorch-diagram")
+        # a diagram wider than the output scrolls in its own box (not the whole panel)
+        self.diagram = widgets.HTML(layout=widgets.Layout(overflow="auto")).add_class("prorch-diagram")
         self.table = widgets.HTML().add_class("prorch-steps")
         self.log_view = LogView("prorch-log")
         actions = [
