@@ -21,10 +21,10 @@ def load_pipeline(pipeline_uuid: str, repository_class: type[IRepository]) -> Pi
 
 @contextlib.contextmanager
 def batch(repository_class: type[IRepository]) -> Iterator[None]:
-    """Let the repository write the changes made inside together (e.g. creating many runs).
+    """Group many units of work (e.g. creating many runs) for repositories that care.
 
-    With the TinyDB store, the file is then written about once a second instead of once
-    per change; a no-op for repositories without ``batch()``.
+    The TinyDB store commits every unit to its journal anyway and folds the journal
+    into the file when the batch ends; a no-op for repositories without ``batch()``.
     """
     with Store(repository_class).batch():
         yield

@@ -22,7 +22,7 @@ class IRepository:
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
     * ``batch()``: a context manager around many units of work (an orchestrator pass);
-      a store may write them together. The default does nothing.
+      a store may tidy up (or write) once at its end. The default does nothing.
     * ``all()``: every record, used by views; the default searches each status.
     """
 

@@ -61,7 +61,7 @@ class TinyDBRepository(RichDisplay, IRepository):
         return self._database.unit_of_work()
 
     def batch(self) -> AbstractContextManager[None]:
-        """Write the changes of the units inside at most once a second (see ``Database``)."""
+        """Fold the journal into the file when the outermost batch ends (see ``Database``)."""
         return self._database.batch()
 
     def __repr__(self) -> str:
