@@ -1,9 +1,11 @@
 """Repository state as typed DataFrames, on every repository and on a prorch 1.0.1 database."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,6 +29,7 @@ from prorch_nb.styles import STYLES
 from tests.pipelines import Approval, Broken, Refused, Simple
 from tests.seed_repository import SeedTinyDBRepository
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 C, P, F, X, K = Status.CREATED, Status.PENDING, Status.FINISHED, Status.FAILED, Status.CANCELLED
 
 #: Step statuses and names of each run made by make_runs, keyed by the run's status.
@@ -195,37 +198,15 @@ def test_empty_repository_gives_empty_frames_with_every_column(repository_class,
 PRORCH_SCRIPT = """
     import json
 
-    from tinydb import TinyDB, where
-
-    from prorch.dataclasses.orchestrator import SavedItem
     from prorch.decorators.decorators import register_pipeline, register_step
-    from prorch.interfaces.repository import IRepository
     from prorch.mixins.on_continue import OnContinueMixin
     from prorch.mixins.on_start import OnStartMixin
     from prorch.pipeline.pipeline import Pipeline
     from prorch.step.step import Step
-    from prorch.utils.constants import Metadata
 
+    from tests.seed_repository import seed_repository
 
-    class TinyDBRepository(IRepository):
-        def __init__(self, model):
-            super().__init__(model)
-            self._db = TinyDB("database.json")
-            self._table = self._db.table(Metadata.TABLE_NAMES[model])
-
-        def get(self, uuid):
-            return self._table.get(where("uuid") == uuid)
-
-        def save(self, data):
-            id = self._table.insert(data)
-            return SavedItem(identifier=id)
-
-        def update(self, uuid, data):
-            self._table.update(data, where("uuid") == uuid)
-
-        def search(self, filter):
-            field, value = filter
-            return self._table.search(where(field) == value)
+    TinyDBRepository = seed_repository("prorch")
 
 
     @register_step
@@ -283,7 +264,11 @@ def prorch_database(tmp_path):
     """A database.json written by prorch 1.0.1 itself, and the uuids of its three runs."""
     script = tmp_path / "make_database.py"
     script.write_text(textwrap.dedent(PRORCH_SCRIPT))
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=True)
+    # The script's folder is tmp_path: the repository root goes on its path for tests.seed_repository.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
     return tmp_path / "database.json", json.loads(done.stdout)
 
 

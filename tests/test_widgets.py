@@ -33,6 +33,14 @@ def shown(widget):
     return html.unescape(widget.value)
 
 
+def started_and_continued(run):
+    """A panel on ``run`` after a click on Start, then one on Continue."""
+    panel = PipelinePanel(run)
+    panel.start_button.click()
+    panel.continue_button.click()
+    return panel
+
+
 def test_start_then_continue_to_the_end(repository_class):
     run = Simple(repository_class=repository_class)
     panel = PipelinePanel(run)
@@ -65,9 +73,7 @@ def test_what_hooks_print_is_logged_under_their_step(repository_class, capsys):
 
 def test_hook_error_shows_with_its_traceback_and_stays(repository_class):
     run = Broken(repository_class=repository_class)
-    panel = PipelinePanel(run)
-    panel.start_button.click()
-    panel.continue_button.click()
+    panel = started_and_continued(run)
     assert [s.status for s in run.step_records()][1] == Status.FAILED
     box = shown(panel.errors_view)
     assert "Explodes failed in on_start" in box and "ValueError: disk full" in box
@@ -84,9 +90,7 @@ def test_hook_error_shows_with_its_traceback_and_stays(repository_class):
 
 def test_cancel_with_a_note(repository_class):
     run = Approval(repository_class=repository_class)
-    panel = PipelinePanel(run)
-    panel.start_button.click()
-    panel.continue_button.click()
+    panel = started_and_continued(run)
     panel.note.value = "not needed"
     panel.cancel_button.click()
     assert run.refresh().status == Status.CANCELLED
@@ -118,9 +122,7 @@ def test_a_waiting_step_is_ended_by_hand(status, repository_class):
 
 def test_controls_are_disabled_while_an_action_runs(repository_class):
     run = Approval(repository_class=repository_class)
-    panel = PipelinePanel(run)
-    panel.start_button.click()
-    panel.continue_button.click()
+    panel = started_and_continued(run)
     controls = [panel.start_button, panel.continue_button, panel.cancel_button, panel.refresh_button, panel.note]
     controls += panel.resolve.buttons.values()
     during = []

@@ -151,6 +151,14 @@ class _JournalledStart(OnStartMixin):
         note(self.uuid, "context", "ok" if found == expected else "missing", f"{key}={found}")
 
 
+def _finish_on_second_poll(step: Step) -> None:
+    """``on_continue`` of a step that waits one tick: count the polls in metadata, finish on the second."""
+    note(step.uuid, "on_continue", "call")
+    step.metadata["polls"] = step.metadata.get("polls", 0) + 1
+    if step.metadata["polls"] >= 2:
+        step.finish()
+
+
 @register_step
 class FaultAdmit(OnContinueMixin, Step):
     """Waits one tick (a counter in metadata), then finishes."""
@@ -158,10 +166,7 @@ class FaultAdmit(OnContinueMixin, Step):
     name = "FaultAdmit"
 
     def on_continue(self) -> None:
-        note(self.uuid, "on_continue", "call")
-        self.metadata["polls"] = self.metadata.get("polls", 0) + 1
-        if self.metadata["polls"] >= 2:
-            self.finish()
+        _finish_on_second_poll(self)
 
 
 @register_step
@@ -174,10 +179,7 @@ class FaultFetch(_JournalledStart, OnContinueMixin, Step):
         self.context["payload"] = payload_for(self.pipeline_uuid)
 
     def on_continue(self) -> None:
-        note(self.uuid, "on_continue", "call")
-        self.metadata["polls"] = self.metadata.get("polls", 0) + 1
-        if self.metadata["polls"] >= 2:
-            self.finish()
+        _finish_on_second_poll(self)
 
 
 @register_step

@@ -9,7 +9,14 @@ import importlib
 import json
 import os
 import sys
+from pathlib import Path
 from types import SimpleNamespace
+
+# The repository root, for the seed's repository class in tests/seed_repository.py (the
+# script's own folder, tests/scenarios, is all Python puts on sys.path).
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
+
+from tests.seed_repository import seed_repository
 
 ROOTS = ("prorch", "prorch_nb")
 
@@ -46,37 +53,8 @@ def load_api(name: str | None = None) -> SimpleNamespace:
         module = importlib.import_module(f"{name}.{path}")
         for attr in names:
             setattr(api, attr, getattr(module, attr))
-    api.TinyDBRepository = seed_repository(api)
+    api.TinyDBRepository = seed_repository(name)
     return api
-
-
-def seed_repository(api):
-    """The seed README's TinyDBRepository example, unchanged but for the import root."""
-    from tinydb import TinyDB, where
-
-    SavedItem, IRepository, Metadata = api.SavedItem, api.IRepository, api.Metadata
-
-    class TinyDBRepository(IRepository):
-        def __init__(self, model: str):
-            super().__init__(model)
-            self._db = TinyDB("database.json")
-            self._table = self._db.table(Metadata.TABLE_NAMES[model])
-
-        def get(self, uuid):
-            return self._table.get(where("uuid") == uuid)
-
-        def save(self, data):
-            id = self._table.insert(data)
-            return SavedItem(identifier=id)
-
-        def update(self, uuid, data):
-            self._table.update(data, where("uuid") == uuid)
-
-        def search(self, filter):
-            field, value = filter
-            return self._table.search(where(field) == value)
-
-    return TinyDBRepository
 
 
 # Reading database.json ---------------------------------------------------------------
