@@ -39,11 +39,7 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Replace the file with ``data`` atomically."""
-        self.write_text(json.dumps(data, separators=(",", ":")))
-
-    def write_text(self, text: str) -> None:
-        """Replace the file with ``text`` (already JSON) atomically."""
-        self.write_chunks((text,))
+        self.write_chunks((json.dumps(data, separators=(",", ":")),))
 
     def write_chunks(self, chunks: Iterable[str]) -> None:
         """Replace the file with the concatenation of ``chunks`` (JSON text) atomically.

@@ -98,12 +98,11 @@ class IndexedTable:
         if row is not None:
             self._put(doc_id, row)
 
-    def json_text(self) -> str:
-        """The table as TinyDB lays it out in a file: ``{"<doc_id>": record, ...}``."""
-        return "".join(self.json_chunks())
-
     def json_chunks(self, rows_per_chunk: int = 1000) -> Iterator[str]:
-        """:meth:`json_text` in pieces of ``rows_per_chunk`` rows, for writing a large file."""
+        """The table as TinyDB lays it out, ``{"<doc_id>": record, ...}``, in pieces.
+
+        Pieces of ``rows_per_chunk`` rows, so a large file is written without building it whole.
+        """
         yield "{"
         rows = iter(self.rows.items())
         separator = ""
