@@ -47,6 +47,13 @@ class Journal:
     def read_new(self) -> list[Entry]:
         """The complete lines appended since the last call, as entries."""
         try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            self.inode, self.position = None, 0
+            return []
+        if stat.st_ino == self.inode and stat.st_size == self.position:
+            return []  # nothing new: the usual case for the process that wrote last
+        try:
             with open(self.path, "rb") as handle:
                 inode = os.fstat(handle.fileno()).st_ino
                 if inode != self.inode:
