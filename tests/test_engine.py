@@ -2,7 +2,16 @@
 
 import pytest
 
-from prorch_nb import Orchestrator, OrchestratorConfig, Status, load_pipeline
+from prorch_nb import (
+    OnStartMixin,
+    Orchestrator,
+    OrchestratorConfig,
+    Status,
+    Step,
+    load_pipeline,
+    register_pipeline,
+    register_step,
+)
 from prorch_nb.exceptions.exceptions import (
     InvalidRecordError,
     InvalidTransitionError,
@@ -114,6 +123,27 @@ def test_on_start_metadata_reaches_on_continue_and_context_reaches_later_steps(r
     two_phase = run.step_records()[1]
     assert two_phase.metadata["token"] == f"job-{two_phase.uuid[:4]}"
     assert run.refresh().context == {"tokens": [two_phase.metadata["token"]]}
+
+
+def test_metadata_changed_after_finish_in_the_same_hook_is_saved(repository_class):
+    @register_step
+    class Tidy(OnStartMixin, Step):
+        name = "TidyAfterFinish"
+
+        def on_start(self):
+            self.finish()
+            self.metadata["tidied"] = True
+
+    @register_pipeline
+    class TidyRun(Pipeline):
+        name = "TidyRun"
+        steps = [Tidy]
+
+    run = TidyRun(repository_class=repository_class)
+    outcome = run.start()
+    assert not outcome.conflict
+    [step] = run.step_records()
+    assert step.status == F and step.metadata == {"tidied": True} and step.claimed_by is None
 
 
 def test_raising_hook_fails_step_with_error_then_pipeline(repository_class):

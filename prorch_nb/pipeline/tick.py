@@ -149,7 +149,8 @@ def commit_tick(tick: Tick, store: Store) -> None:
         tick.pipeline._save_context(store)
         return
     stored = store.step(step.uuid)
-    if stored.claimed_by != tick.claimant:
+    ended_by_us = stored.claimed_by is None and step.status in Status.ENDED and stored.status == step.status
+    if stored.claimed_by != tick.claimant and not ended_by_us:
         tick.conflict = True
         step._attach(stored, store)
         return
