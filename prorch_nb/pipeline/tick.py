@@ -145,8 +145,7 @@ def commit_tick(tick: Tick, store: Store) -> None:
     if tick.conflict:  # a hook's change met someone else's: show what is stored
         step._attach(store.step(step.uuid), store)
         return
-    if step.status in Status.ENDED and not step._unsaved():
-        tick.pipeline._save_context(store)
+    if _settled(tick):
         return
     stored = store.step(step.uuid)
     ended_by_us = stored.claimed_by is None and step.status in Status.ENDED and stored.status == step.status
@@ -162,11 +161,19 @@ def commit_tick(tick: Tick, store: Store) -> None:
         step._attach(store.step(step.uuid), store)
 
 
+def _settled(tick: Tick) -> bool:
+    """Whether the hooks ended the step and changed nothing after that write."""
+    step = tick.step
+    unsaved_context = tick.pipeline.context != tick.pipeline._context_base
+    return step is not None and step.status in Status.ENDED and not step._unsaved() and not unsaved_context
+
+
 def run_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:
-    """All three phases for one pipeline."""
+    """All three phases for one pipeline (the last only when there is something to save)."""
     with store.unit_of_work():
         tick = begin_tick(pipeline, store, lease_seconds)
     run_hooks(tick)
-    with store.unit_of_work():
-        commit_tick(tick, store)
+    if tick.step is not None and (tick.conflict or not _settled(tick)):
+        with store.unit_of_work():
+            commit_tick(tick, store)
     return tick
