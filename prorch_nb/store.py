@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from prorch_nb.dataclasses._record import record_to_dict
 from prorch_nb.dataclasses.pipeline import PipelineData
@@ -12,8 +12,6 @@ from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import RecordNotFoundError, RepositoryNotDefinedException
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.utils.constants import Metadata
-
-R = TypeVar("R", PipelineData, StepData)
 
 
 class Store:

@@ -178,7 +178,7 @@ class Database:
                 data = self.storage.read() or {}
                 self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
                 self._signature = signature
-                self.journal.inode, self.journal.position = None, 0
+                self.journal.read_from_start()
             for table, doc_id, row in self.journal.read_new():
                 self._table(table).replace(doc_id, row)
             if self._locked or _signature(self.path) == signature:

@@ -49,7 +49,7 @@ class Journal:
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
-            self.inode, self.position = None, 0
+            self.read_from_start()
             return []
         if stat.st_ino == self.inode and stat.st_size == self.position:
             return []  # nothing new: the usual case for the process that wrote last
@@ -61,7 +61,7 @@ class Journal:
                 handle.seek(self.position)
                 data = handle.read()
         except FileNotFoundError:
-            self.inode, self.position = None, 0
+            self.read_from_start()
             return []
         entries = []
         offset = 0
@@ -92,6 +92,10 @@ class Journal:
             raise StoreFileError(f"{self.path}: cannot be written: {exc.strerror or exc}") from exc
         self.position += len(data)
 
+    def read_from_start(self) -> None:
+        """Forget the position: the next :meth:`read_new` reads the whole journal."""
+        self.inode, self.position = None, 0
+
     def _descriptor(self) -> int:
         """The journal open for appending: kept open while it is the same file."""
         if self._open is not None:
@@ -108,7 +112,7 @@ class Journal:
         """Remove the journal (after its lines went into the file); the next commit makes a new one."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        self.inode, self.position = None, 0
+        self.read_from_start()
 
     def _parse(self, line: bytes, offset: int) -> Entry:
         try:
