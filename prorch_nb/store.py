@@ -18,7 +18,8 @@ class Store:
     """One repository instance per table, made from a user's repository class.
 
     Works with any class following the seed's four-method interface; uses a
-    repository's ``unit_of_work`` and ``all`` when it has them.
+    repository's optional methods (``unit_of_work``, ``batch``, ``all``, ``status_of``)
+    when it has them.
     """
 
     def __init__(self, repository_class: type[IRepository]) -> None:
@@ -30,15 +31,17 @@ class Store:
         self._copy = not getattr(repository_class, "returns_copies", False)
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
         self.steps = repository_class(Metadata.STEP_MODEL)
-        self._open_units: contextlib.ExitStack | None = None
+        self._unit_tables = tuple(table for table in (self.pipelines, self.steps) if _has_own_unit(table))
+        self._open_units: contextlib.AbstractContextManager | None = None
         self._depth = 0
+        self._unit = _StoreUnit(self)
 
     def unit_of_work(self) -> _StoreUnit:
         """Make changes to both tables atomic, for repositories that support it.
 
         Nested units of one store join the outermost (and cost nothing).
         """
-        return _StoreUnit(self)
+        return self._unit
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -58,8 +61,10 @@ class Store:
 
     def status_of(self, record: PipelineData | StepData) -> str | None:
         """The stored status of ``record`` (``None`` if it is not stored yet)."""
-        data = self._table(record).get(record.uuid)
-        return data.get("status") if data else None
+        table = self._table(record)
+        if hasattr(table, "status_of"):
+            return table.status_of(record.uuid)
+        return IRepository.status_of(table, record.uuid)
 
     def steps_of(self, pipeline_uuid: str) -> list[StepData]:
         """The steps of a pipeline in order (by position; storage order for old records)."""
@@ -113,7 +118,10 @@ def _get(table: IRepository, uuid: str, kind: str) -> dict[str, Any]:
 
 
 class _StoreUnit:
-    """The context manager of :meth:`Store.unit_of_work`: repositories' units entered once."""
+    """The context manager of :meth:`Store.unit_of_work`: repositories' units entered once.
+
+    Tables that hand out the same unit object (one file, one lock) enter it once.
+    """
 
     __slots__ = ("store",)
 
@@ -123,11 +131,17 @@ class _StoreUnit:
     def __enter__(self) -> None:
         store = self.store
         if store._depth == 0:
-            stack = contextlib.ExitStack()
-            with stack:
-                stack.enter_context(_optional(store.pipelines, "unit_of_work"))
-                stack.enter_context(_optional(store.steps, "unit_of_work"))
-                store._open_units = stack.pop_all()
+            units = [table.unit_of_work() for table in store._unit_tables]
+            if len(units) == 2 and units[0] is units[1]:
+                units.pop()
+            if len(units) == 1:
+                units[0].__enter__()
+                store._open_units = units[0]
+            elif units:
+                with contextlib.ExitStack() as stack:
+                    for unit in units:
+                        stack.enter_context(unit)
+                    store._open_units = stack.pop_all()
         store._depth += 1
 
     def __exit__(self, *exc_info: Any) -> bool:
@@ -137,6 +151,11 @@ class _StoreUnit:
             return False
         units, store._open_units = store._open_units, None
         return bool(units.__exit__(*exc_info))
+
+
+def _has_own_unit(table: Any) -> bool:
+    """Whether a table has a unit of work of its own (not the interface's no-op)."""
+    return getattr(type(table), "unit_of_work", IRepository.unit_of_work) is not IRepository.unit_of_work
 
 
 def _optional(table: Any, hook: str) -> contextlib.AbstractContextManager:

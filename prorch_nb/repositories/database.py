@@ -35,7 +35,7 @@ from prorch_nb.repositories.table import IndexedTable
 Signature = tuple[int, int, int]
 
 #: The journal is folded into the file once it is larger than the file and than this.
-MIN_JOURNAL_TO_FOLD = 256 * 1024
+MIN_JOURNAL_TO_FOLD = 1024 * 1024
 
 
 class Database:
@@ -56,6 +56,7 @@ class Database:
         self._locked = False
         self._tables: dict[str, IndexedTable] = {}
         self._signature: Signature | bool | None = False  # False: never loaded
+        self._unit = UnitOfWork(self)
 
     @classmethod
     def at(cls, path: str | os.PathLike[str]) -> Database:
@@ -72,6 +73,10 @@ class Database:
     def get(self, table: str, uuid: str) -> dict[str, Any] | None:
         with self._lock:
             return self._current(table).get(uuid)
+
+    def status_of(self, table: str, uuid: str) -> Any:
+        with self._lock:
+            return self._current(table).status_of(uuid)
 
     def search(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
         with self._lock:
@@ -99,29 +104,12 @@ class Database:
 
     # Grouping -----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def unit_of_work(self) -> Iterator[None]:
-        """Make the changes inside atomic and commit them; nested units join the outermost."""
-        with self._lock:
-            if self._units:
-                self._units += 1
-                try:
-                    yield
-                finally:
-                    self._units -= 1
-                return
-            self._take_file_lock()
-            self._units, self._undo = 1, []
-            try:
-                self._catch_up()
-                yield
-                self._commit()
-            except BaseException:
-                self._roll_back()
-                raise
-            finally:
-                self._units, self._undo = 0, []
-                self._release_file_lock()
+    def unit_of_work(self) -> UnitOfWork:
+        """Make the changes inside atomic and commit them; nested units join the outermost.
+
+        The same object every time, so callers can tell that two tables share one unit.
+        """
+        return self._unit
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -173,13 +161,14 @@ class Database:
         """
         while True:
             signature = _signature(self.path)
-            if self.journal.replaced() or signature != self._signature:
+            journal = self.journal.stat()
+            if self.journal.replaced(journal) or signature != self._signature:
                 self._signature = False  # until the file has been read whole
                 data = self.storage.read() or {}
                 self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
                 self._signature = signature
                 self.journal.read_from_start()
-            for table, doc_id, row in self.journal.read_new():
+            for table, doc_id, row in self.journal.read_new(journal):
                 self._table(table).replace(doc_id, row)
             if self._locked or _signature(self.path) == signature:
                 return
@@ -188,6 +177,7 @@ class Database:
         """Append the records this unit changed to the journal; fold it if it grew large."""
         changed = dict.fromkeys((table, doc_id) for table, doc_id, _ in self._undo)
         self.journal.append((table, doc_id, self._tables[table].text_of(doc_id)) for table, doc_id in changed)
+        self._undo = []  # committed: a failed rewrite below must not undo it in memory
         first = self._signature is None  # the file itself must exist from the first commit on
         if first or (not self._batches and self.journal.position > max(MIN_JOURNAL_TO_FOLD, self._signature_size())):
             self._rewrite()
@@ -199,6 +189,20 @@ class Database:
         self.storage.write_chunks(self._json_chunks())
         self._signature = _signature(self.path)
         self.journal.start_afresh()
+
+    def _begin_unit(self) -> None:
+        """Start the outermost unit (thread lock held): file lock, then catch up."""
+        self._take_file_lock()
+        self._units, self._undo = 1, []
+        try:
+            self._catch_up()
+        except BaseException:
+            self._end_unit()
+            raise
+
+    def _end_unit(self) -> None:
+        self._units, self._undo = 0, []
+        self._release_file_lock()
 
     def _roll_back(self) -> None:
         """Undo this unit's changes in memory (nothing of them reached the journal)."""
@@ -229,6 +233,46 @@ class Database:
         if self._locked and self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         self._locked = False
+
+
+class UnitOfWork:
+    """The context manager of :meth:`Database.unit_of_work` (a plain class: it runs per change)."""
+
+    __slots__ = ("database",)
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __enter__(self) -> None:
+        database = self.database
+        database._lock.acquire()
+        if database._units:
+            database._units += 1
+            return
+        try:
+            database._begin_unit()
+        except BaseException:
+            database._lock.release()
+            raise
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        database = self.database
+        try:
+            if database._units > 1:
+                database._units -= 1
+                return
+            try:
+                if exc_type is None:
+                    database._commit()
+                else:
+                    database._roll_back()
+            except BaseException:
+                database._roll_back()
+                raise
+            finally:
+                database._end_unit()
+        finally:
+            database._lock.release()
 
 
 def read_committed(path: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, Any]]]:
