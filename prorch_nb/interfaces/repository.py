@@ -1,4 +1,4 @@
-"""The storage extension point: four methods to write, two optional ones to do better."""
+"""The storage extension point: four methods to write, optional ones to do better."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Three methods are optional and have working defaults:
+    Four methods are optional and have working defaults:
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
     * ``batch()``: a context manager around many units of work (an orchestrator pass);
       a store may tidy up (or write) once at its end. The default does nothing.
     * ``all()``: every record, used by views; the default searches each status.
+    * ``status_of(uuid)``: the stored status of a record (``None`` if there is none),
+      read before each write to refuse changing an ended record; the default uses ``get``.
     """
 
     model: str
@@ -58,6 +60,11 @@ class IRepository:
     def batch(self) -> AbstractContextManager[None]:
         """Group many units of work; a no-op unless a store overrides it."""
         return contextlib.nullcontext()
+
+    def status_of(self, uuid: str) -> str | None:
+        """The stored status of the record with this uuid, or ``None``."""
+        data = self.get(uuid)
+        return data.get("status") if data else None
 
     def all(self) -> list[dict[str, Any]]:
         """Every record of this table, in storage order within each status."""

@@ -37,6 +37,10 @@ class InMemoryRepository(RichDisplay, IRepository):
         with self._lock:
             return self._table.get(uuid)
 
+    def status_of(self, uuid: str) -> Any:
+        with self._lock:
+            return self._table.status_of(uuid)
+
     def save(self, data: dict[str, Any]) -> SavedItem:
         with self._lock:
             return SavedItem(identifier=int(self._table.insert(data)))

@@ -27,24 +27,39 @@ def to_text(record: dict[str, Any]) -> str:
 
 
 class IndexedTable:
-    """Records by document id, with indexes by uuid and by :data:`INDEXED_FIELDS`."""
+    """Records by document id, with indexes by uuid and by :data:`INDEXED_FIELDS`.
+
+    Beside each row's text the table keeps what its indexes need (the row's uuid, its
+    set of keys and its indexed values), so an update, a removal or a status read never
+    parses a stored row.
+    """
 
     def __init__(self, rows: dict[str, dict[str, Any]] | None = None) -> None:
         self.rows: dict[str, str] = {}
         self._by_uuid: dict[str, str] = {}
-        self._index: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in INDEXED_FIELDS}
+        self._indexes: tuple[dict[Any, dict[str, None]], ...] = tuple({} for _ in INDEXED_FIELDS)
+        #: doc id -> (uuid, keys, index keys): the facts of a row, without its text
+        self._facts: dict[str, tuple[Any, frozenset[str], tuple[Any, ...]]] = {}
+        self._key_sets: dict[frozenset[str], frozenset[str]] = {}  # one shared set per layout
         self._next_id = 1
         for doc_id, row in (rows or {}).items():
-            self._put(str(doc_id), row)
+            self.replace(str(doc_id), row)
 
     def get(self, uuid: str) -> dict[str, Any] | None:
         doc_id = self._by_uuid.get(uuid)
         return json.loads(self.rows[doc_id]) if doc_id is not None else None
 
+    def status_of(self, uuid: str) -> Any:
+        """The ``status`` field of the record ``uuid`` (``None`` if absent), from the index."""
+        doc_id = self._by_uuid.get(uuid)
+        status = None if doc_id is None else self._facts[doc_id][2][_STATUS_POSITION]
+        return None if status is _ABSENT else status
+
     def insert(self, data: dict[str, Any]) -> str:
         """Store ``data`` under a new document id, which is returned."""
         doc_id = str(self._next_id)
-        self._put(doc_id, data)
+        self._next_id += 1
+        self._set(doc_id, data)
         return doc_id
 
     def update(self, uuid: str, data: dict[str, Any]) -> str | None:
@@ -52,10 +67,12 @@ class IndexedTable:
         doc_id = self._by_uuid.get(uuid)
         if doc_id is None:
             return None
-        row = json.loads(self.rows[doc_id])
-        self._unindex(doc_id, row)
-        row.update(data)
-        self._put(doc_id, row)
+        if data.keys() >= self._facts[doc_id][1]:
+            row = data  # every stored field is given: nothing to merge
+        else:
+            row = json.loads(self.rows[doc_id])
+            row.update(data)
+        self._set(doc_id, row)
         return doc_id
 
     def search(self, field: str, value: Any) -> list[dict[str, Any]]:
@@ -63,9 +80,9 @@ class IndexedTable:
         if field == "uuid":
             found = self.get(value)
             return [found] if found else []
-        index = self._index.get(field)
-        if index is None:
+        if field not in INDEXED_FIELDS:
             return [row for row in self.all() if row.get(field) == value]
+        index = self._indexes[INDEXED_FIELDS.index(field)]
         doc_ids = sorted(index.get(_key(value), ()), key=_document_order)
         return _parse_many(self.rows[doc_id] for doc_id in doc_ids)
 
@@ -87,16 +104,13 @@ class IndexedTable:
 
     def replace(self, doc_id: str, row: dict[str, Any] | None) -> None:
         """Set a document to ``row`` (as read from a journal) in its place, or remove it when ``None``."""
-        current = self.rows.get(doc_id)
-        if current is not None:
-            old = json.loads(current)
-            self._unindex(doc_id, old)
-            if self._by_uuid.get(old.get("uuid")) == doc_id:
-                del self._by_uuid[old["uuid"]]
-            if row is None:
-                del self.rows[doc_id]
-        if row is not None:
-            self._put(doc_id, row)
+        if row is None:
+            if doc_id in self.rows:
+                self._remove(doc_id)
+        else:
+            self._set(doc_id, row)
+            if doc_id.isdigit():
+                self._next_id = max(self._next_id, int(doc_id) + 1)
 
     def json_chunks(self, rows_per_chunk: int = 1000) -> Iterator[str]:
         """The table as TinyDB lays it out, ``{"<doc_id>": record, ...}``, in pieces.
@@ -114,20 +128,45 @@ class IndexedTable:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _put(self, doc_id: str, row: dict[str, Any]) -> None:
+    def _set(self, doc_id: str, row: dict[str, Any]) -> None:
+        """Store ``row`` (only its text is kept) under ``doc_id``; indexes follow what changed."""
         self.rows[doc_id] = to_text(row)
-        if isinstance(row.get("uuid"), str):
-            self._by_uuid[row["uuid"]] = doc_id
-        for name, index in self._index.items():
-            if name in row:
-                index.setdefault(_key(row[name]), {})[doc_id] = None
-        if doc_id.isdigit():
-            self._next_id = max(self._next_id, int(doc_id) + 1)
+        uuid = row.get("uuid")
+        keys = frozenset(row)
+        indexed = tuple([_key(row[name]) if name in row else _ABSENT for name in INDEXED_FIELDS])
+        before = self._facts.get(doc_id)
+        self._facts[doc_id] = (uuid, self._key_sets.setdefault(keys, keys), indexed)
+        old_uuid, _, old_indexed = before or (None, None, _NOTHING_INDEXED)
+        if uuid != old_uuid:
+            self._forget_uuid(old_uuid, doc_id)
+        if isinstance(uuid, str):
+            self._by_uuid[uuid] = doc_id
+        for index, new, old in zip(self._indexes, indexed, old_indexed, strict=True):
+            if new != old:
+                if old is not _ABSENT:
+                    index[old].pop(doc_id, None)
+                if new is not _ABSENT:
+                    index.setdefault(new, {})[doc_id] = None
 
-    def _unindex(self, doc_id: str, row: dict[str, Any]) -> None:
-        for name, index in self._index.items():
-            if name in row:
-                index.get(_key(row[name]), {}).pop(doc_id, None)
+    def _remove(self, doc_id: str) -> None:
+        """Take a document out, with its index entries."""
+        del self.rows[doc_id]
+        uuid, _, indexed = self._facts.pop(doc_id)
+        self._forget_uuid(uuid, doc_id)
+        for index, old in zip(self._indexes, indexed, strict=True):
+            if old is not _ABSENT:
+                index[old].pop(doc_id, None)
+
+    def _forget_uuid(self, uuid: Any, doc_id: str) -> None:
+        if isinstance(uuid, str) and self._by_uuid.get(uuid) == doc_id:
+            del self._by_uuid[uuid]
+
+
+#: Stands for an indexed field a row does not have.
+_ABSENT = object()
+_NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
+#: Where a row's status sits among its index keys.
+_STATUS_POSITION = INDEXED_FIELDS.index("status")
 
 
 def _parse_many(texts: Any) -> list[dict[str, Any]]:
@@ -135,8 +174,8 @@ def _parse_many(texts: Any) -> list[dict[str, Any]]:
 
 
 def _key(value: Any) -> Any:
-    """A hashable stand-in for a field value (lists and dicts are not indexed by value)."""
-    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+    """A hashable stand-in for a field value (lists and dicts are indexed by their repr)."""
+    return value if type(value) is str or isinstance(value, (int, float, bool, type(None))) else repr(value)
 
 
 def _document_order(doc_id: str) -> tuple[int, str]:

@@ -43,6 +43,9 @@ class TinyDBRepository(RichDisplay, IRepository):
     def get(self, uuid: str) -> dict[str, Any] | None:
         return self._database.get(self._name, uuid)
 
+    def status_of(self, uuid: str) -> Any:
+        return self._database.status_of(self._name, uuid)
+
     def save(self, data: dict[str, Any]) -> SavedItem:
         return SavedItem(identifier=int(self._database.insert(self._name, data)))
 
