@@ -10,6 +10,7 @@ A line cut short by a crash has no newline: readers ignore it, the next writer t
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -29,29 +30,33 @@ class Journal:
         self.inode: int | None = None  #: the journal file these positions belong to
         self.position = 0  #: bytes read or written so far (always at a line's end)
         self._open: tuple[int, int] | None = None  #: (inode, descriptor) kept open for appending
+        self._torn = False  #: whether a line cut short by a crash follows ``position``
 
     def size(self) -> int:
         """Bytes in the journal now (0 if there is none)."""
-        with contextlib.suppress(FileNotFoundError):
-            return os.stat(self.path).st_size
-        return 0
+        found = self.stat()
+        return found.st_size if found else 0
 
-    def replaced(self) -> bool:
+    def stat(self) -> os.stat_result | None:
+        """The journal file's status now, ``None`` if there is none: pass it to the two below."""
+        try:
+            return os.stat(self.path)
+        except FileNotFoundError:
+            return None
+
+    def replaced(self, found: os.stat_result | None) -> bool:
         """Whether the journal is not the one read so far (rewritten, or gone back in size)."""
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
+        if found is None:
             return self.inode is not None
-        return stat.st_ino != self.inode or stat.st_size < self.position
+        return found.st_ino != self.inode or found.st_size < self.position
 
-    def read_new(self) -> list[Entry]:
+    def read_new(self, found: os.stat_result | None) -> list[Entry]:
         """The complete lines appended since the last call, as entries."""
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
+        if found is None:
             self.read_from_start()
             return []
-        if stat.st_ino == self.inode and stat.st_size == self.position:
+        if found.st_ino == self.inode and found.st_size == self.position:
+            self._torn = False
             return []  # nothing new: the usual case for the process that wrote last
         try:
             with open(self.path, "rb") as handle:
@@ -69,22 +74,25 @@ class Journal:
             entries.append(self._parse(data[offset:end], self.position + offset))
             offset = end + 1
         self.position += offset
+        self._torn = offset < len(data)
         return entries
 
     def append(self, entries: Iterable[Entry]) -> None:
         """Write entries at the end, trimming a line a crashed writer left unfinished.
 
-        Call under the database's file lock, after :meth:`read_new`.
+        Call under the database's file lock, after :meth:`read_new`: the journal read
+        then is the one at the path (a file kept open keeps its inode number, so a new
+        journal never shows the old one's), and its end is known.
         """
-        lines = (f'{{"t":{json.dumps(table)},"d":{json.dumps(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries)
-        text = "".join(lines)
+        text = "".join(f"{_line_start(table)}{_quoted(doc_id)},\"r\":{row}}}\n" for table, doc_id, row in entries)
         if not text:
             return
         data = text.encode()
         try:
             descriptor = self._descriptor()
-            if os.fstat(descriptor).st_size > self.position:
+            if self._torn:
                 os.ftruncate(descriptor, self.position)
+                self._torn = False
             written = 0
             while written < len(data):
                 written += os.write(descriptor, data[written:])
@@ -94,13 +102,13 @@ class Journal:
 
     def read_from_start(self) -> None:
         """Forget the position: the next :meth:`read_new` reads the whole journal."""
-        self.inode, self.position = None, 0
+        self.inode, self.position, self._torn = None, 0, False
 
     def _descriptor(self) -> int:
         """The journal open for appending: kept open while it is the same file."""
         if self._open is not None:
             inode, descriptor = self._open
-            if inode == self.inode and os.fstat(descriptor).st_nlink:  # not removed by a rewrite
+            if inode == self.inode:
                 return descriptor
             os.close(descriptor)
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
@@ -125,3 +133,12 @@ class Journal:
                 f"{self.path}: the journal line at byte {offset} is corrupt ({exc}); it was left untouched"
             ) from exc
         return table, doc_id, row
+
+
+@functools.cache
+def _line_start(table: str) -> str:
+    return f'{{"t":{json.dumps(table)},"d":'
+
+
+def _quoted(doc_id: str) -> str:
+    return f'"{doc_id}"' if doc_id.isdigit() else json.dumps(doc_id)
