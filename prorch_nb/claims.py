@@ -10,6 +10,7 @@ another namespace, or in the older ``name:pid:token`` form, lasts until its leas
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import uuid
@@ -42,6 +43,7 @@ def claim_is_live(step: StepData) -> bool:
     return not dead_here
 
 
+@functools.cache
 def _this_host() -> str:
     """Where a pid names one process: the host name, and the pid namespace where there is one."""
     name = socket.gethostname()

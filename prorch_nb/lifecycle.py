@@ -93,9 +93,10 @@ class Tracked:
             self._record.history.pop()
             self._record.status = old
             raise
-        change = StatusChange(self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, by)
-        for listener in list(_listeners):
-            listener(change)
+        if _listeners:
+            change = StatusChange(self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, by)
+            for listener in list(_listeners):
+                listener(change)
 
     def _save(self) -> None:
         """Write the whole record, unless someone else has ended it since it was read.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from prorch_nb.exceptions.exceptions import InvalidRecordError
 from prorch_nb.utils.data import clone
@@ -20,19 +21,19 @@ def record_from_dict(cls: type[R], data: Mapping[str, Any], required: tuple[str,
     defaults, so old databases load unchanged. ``copy=False`` shares ``data``'s nested
     values (for repositories that already return fresh objects).
     """
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict) and not isinstance(data, Mapping):
         raise InvalidRecordError(f"{cls.__name__}: expected a dict, got {type(data).__name__}: {data!r:.200}")
-    missing = [name for name in required if not isinstance(data.get(name), str)]
-    if missing:
-        raise InvalidRecordError(
-            f"{cls.__name__} record {data.get('uuid', '<no uuid>')!r}: "
-            f"missing or non-string field(s) {', '.join(missing)}"
-        )
-    known = _field_set(cls)
+    for name in required:
+        if not isinstance(data.get(name), str):
+            missing = [name for name in required if not isinstance(data.get(name), str)]
+            raise InvalidRecordError(
+                f"{cls.__name__} record {data.get('uuid', '<no uuid>')!r}: "
+                f"missing or non-string field(s) {', '.join(missing)}"
+            )
+    known = _layout(cls).known
+    values = {key: value for key, value in data.items() if value is not None and key in known}
     if copy:
-        values = {key: clone(value) for key, value in data.items() if key in known and value is not None}
-    else:
-        values = {key: value for key, value in data.items() if key in known and value is not None}
+        values = {key: clone(value) for key, value in values.items()}
     for key in ("metadata", "context"):
         if key in values and not isinstance(values[key], dict):
             raise InvalidRecordError(f"{cls.__name__} record {data['uuid']!r}: field {key!r} must be a dict")
@@ -41,16 +42,18 @@ def record_from_dict(cls: type[R], data: Mapping[str, Any], required: tuple[str,
 
 def record_to_dict(record: Any, *, copy: bool = True) -> dict[str, Any]:
     """The dict stored for a record; a deep copy unless ``copy=False``."""
-    if copy:
-        return {name: clone(getattr(record, name)) for name in _field_names(type(record))}
-    return {name: getattr(record, name) for name in _field_names(type(record))}
+    layout = _layout(type(record))
+    values = dict(zip(layout.names, layout.read(record), strict=True))
+    return {name: clone(value) for name, value in values.items()} if copy else values
+
+
+class _Layout(NamedTuple):
+    names: tuple[str, ...]
+    known: frozenset[str]
+    read: Callable[[Any], tuple[Any, ...]]  #: every field's value, in order
 
 
 @functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
-@functools.cache
-def _field_set(cls: type) -> frozenset[str]:
-    return frozenset(_field_names(cls))
+def _layout(cls: type) -> _Layout:
+    names = tuple(f.name for f in fields(cls))
+    return _Layout(names, frozenset(names), operator.attrgetter(*names))

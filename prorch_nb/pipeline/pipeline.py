@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid as uuid_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -100,9 +99,9 @@ class Pipeline(Tracked):
         record = PipelineData(
             uuid=str(uuid_module.uuid4()),
             name=self.name,
-            metadata=copy.deepcopy(type(self).metadata),
+            metadata=clone(type(self).metadata),
             status=Status.CREATED,
-            context=copy.deepcopy(context),
+            context=clone(context),
             **new_record_times(),
         )
         steps = [

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -63,12 +62,11 @@ class Tick:
 
 def ending_status(step_statuses: list[str]) -> str | None:
     """The status a pipeline ends with given its steps' statuses, or ``None`` to go on."""
-    counts = Counter(step_statuses)
-    if counts[Status.FAILED]:
+    if Status.FAILED in step_statuses:
         return Status.FAILED
-    if counts[Status.CANCELLED]:
+    if Status.CANCELLED in step_statuses:
         return Status.CANCELLED
-    if counts[Status.FINISHED] == len(step_statuses):
+    if all(status == Status.FINISHED for status in step_statuses):
         return Status.FINISHED
     return None
 

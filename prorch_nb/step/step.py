@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import traceback
 import uuid as uuid_module
 from typing import TYPE_CHECKING, Any
@@ -69,7 +68,7 @@ class Step(Tracked):
             uuid=str(uuid_module.uuid4()),
             name=cls.name,
             pipeline_uuid=pipeline_uuid,
-            metadata=copy.deepcopy(cls.metadata),
+            metadata=clone(cls.metadata),
             status=Status.CREATED,
             position=position,
             **new_record_times(),
