@@ -9,9 +9,9 @@ from typing import Any
 from prorch_nb.dataclasses._record import record_to_dict
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.exceptions.exceptions import RecordNotFoundError, RepositoryNotDefinedException
+from prorch_nb.exceptions.exceptions import InvalidRecordError, RecordNotFoundError, RepositoryNotDefinedException
 from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.utils.constants import Metadata
+from prorch_nb.utils.constants import Metadata, Status
 
 
 class Store:
@@ -31,7 +31,8 @@ class Store:
         self._copy = not getattr(repository_class, "returns_copies", False)
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
         self.steps = repository_class(Metadata.STEP_MODEL)
-        self._unit_tables = tuple(table for table in (self.pipelines, self.steps) if _has_own_unit(table))
+        self._statuses_indexed = _has_own(self.steps, "status_of")
+        self._unit_tables = tuple(table for table in (self.pipelines, self.steps) if _has_own(table, "unit_of_work"))
         self._open_units: contextlib.AbstractContextManager | None = None
         self._depth = 0
         self._unit = _StoreUnit(self)
@@ -72,6 +73,29 @@ class Store:
         steps = [self._step_record(data) for data in found]
         steps.sort(key=lambda step: -1 if step.position is None else step.position)
         return steps
+
+    def step_progress(self, pipeline: PipelineData) -> tuple[list[str], StepData | None]:
+        """The statuses of a run's steps in order, and the record of its first open step.
+
+        Reads that one step record when the run lists its steps and the repository reads
+        statuses from an index (``status_of``); every step record of the run otherwise.
+        """
+        if pipeline.step_uuids and self._statuses_indexed:
+            statuses = [self.steps.status_of(uuid) for uuid in pipeline.step_uuids]
+            if None not in statuses:
+                open_at = next((at for at, status in enumerate(statuses) if status in Status.OPEN), None)
+                return statuses, None if open_at is None else self._listed_step(pipeline, open_at)
+        records = self.steps_of(pipeline.uuid)
+        return [record.status for record in records], next((r for r in records if r.status in Status.OPEN), None)
+
+    def _listed_step(self, pipeline: PipelineData, at: int) -> StepData:
+        step = self.step(pipeline.step_uuids[at])
+        if step.pipeline_uuid != pipeline.uuid:
+            raise InvalidRecordError(
+                f"pipeline {pipeline.name!r} ({pipeline.uuid}) lists step {step.uuid}, "
+                f"which belongs to pipeline {step.pipeline_uuid}"
+            )
+        return step
 
     def pipelines_with_status(self, status: str) -> list[PipelineData]:
         """Pipelines with ``status``, oldest first (storage order where times are missing)."""
@@ -153,9 +177,10 @@ class _StoreUnit:
         return bool(units.__exit__(*exc_info))
 
 
-def _has_own_unit(table: Any) -> bool:
-    """Whether a table has a unit of work of its own (not the interface's no-op)."""
-    return getattr(type(table), "unit_of_work", IRepository.unit_of_work) is not IRepository.unit_of_work
+def _has_own(table: Any, method: str) -> bool:
+    """Whether a table has an optional method of its own, not the interface's default."""
+    found = getattr(type(table), method, None)
+    return found is not None and found is not getattr(IRepository, method)
 
 
 def _optional(table: Any, hook: str) -> contextlib.AbstractContextManager:

@@ -9,6 +9,7 @@ import pytest
 
 from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository, load_pipeline
 from prorch_nb.exceptions.exceptions import InvalidRecordError, NotRegisteredError
+from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.store import Store
 from tests.pipelines import Approval, Simple
 
@@ -51,7 +52,7 @@ def test_unregistered_step_name_names_step_and_pipeline(repository_class):
 def test_malformed_record_is_reported_with_its_uuid(repository_class):
     run = Simple(repository_class=repository_class)
     run.start()
-    Store(repository_class).steps.update(run.step_records()[0].uuid, {"metadata": ["not", "a", "dict"]})
+    Store(repository_class).steps.update(run.step_records()[1].uuid, {"metadata": ["not", "a", "dict"]})
 
     [error] = orchestrate(repository_class).errors
 
@@ -59,11 +60,28 @@ def test_malformed_record_is_reported_with_its_uuid(repository_class):
     assert "field 'metadata' must be a dict" in error.message and error.pipeline_uuid == run.uuid
 
 
+def test_pipeline_listing_steps_of_another_pipeline_is_reported(repository_class):
+    run = Approval(repository_class=repository_class)
+    run.start()
+    steps = run.step_records()
+    for step in steps:
+        Store(repository_class).steps.update(step.uuid, {"pipeline_uuid": "elsewhere"})
+
+    [error] = orchestrate(repository_class).errors
+    assert isinstance(error.exception, InvalidRecordError)
+    if repository_class.status_of is IRepository.status_of:  # statuses read from every step record
+        assert f"({run.uuid}) has no step records" in error.message
+    else:  # statuses read from the index, then the open step's record
+        assert f"({run.uuid}) lists step {steps[1].uuid}, which belongs to pipeline elsewhere" in error.message
+
+
 def test_pipeline_whose_step_records_are_gone_is_reported(repository_class):
     run = Approval(repository_class=repository_class)
     run.start()
+    store = Store(repository_class)
+    store.pipelines.update(run.uuid, {"step_uuids": []})  # a record of prorch 1.0.1 lists no steps
     for step in run.step_records():
-        Store(repository_class).steps.update(step.uuid, {"pipeline_uuid": "elsewhere"})
+        store.steps.update(step.uuid, {"pipeline_uuid": "elsewhere"})
 
     [error] = orchestrate(repository_class).errors
     assert f"({run.uuid}) has no step records" in error.message

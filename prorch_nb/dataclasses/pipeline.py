@@ -14,7 +14,8 @@ class PipelineData:
     """One pipeline record.
 
     ``uuid``, ``name``, ``metadata`` and ``status`` are the seed's fields; the rest are
-    additive and default to empty for records written by prorch 1.0.1.
+    additive and default to empty for records written by prorch 1.0.1. ``step_uuids``
+    lists the run's steps in order, so a tick reads only the step it works on.
     """
 
     uuid: str
@@ -25,6 +26,7 @@ class PipelineData:
     created_at: str | None = None
     updated_at: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    step_uuids: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, copy: bool = True) -> PipelineData:

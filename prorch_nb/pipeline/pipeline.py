@@ -107,6 +107,7 @@ class Pipeline(Tracked):
         steps = [
             step_class._new_record(record.uuid, position) for position, step_class in enumerate(self.step_classes())
         ]
+        record.step_uuids = [step.uuid for step in steps]
         with store.unit_of_work():
             for step in steps:  # steps first: a crash never leaves a run with missing steps
                 store.insert(step)

@@ -77,14 +77,17 @@ def begin_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:
     tick = Tick(pipeline, pipeline_before=pipeline.status)
     if pipeline.status in Status.ENDED:
         return tick
-    records = store.steps_of(pipeline.uuid)
-    if not records:
+    statuses, current = store.step_progress(pipeline._record)
+    if not statuses:
         raise InvalidRecordError(f"pipeline {pipeline.name!r} ({pipeline.uuid}) has no step records")
-    ending = ending_status([record.status for record in records])
+    ending = ending_status(statuses)
     if ending:
         pipeline._change_status(ending, by=BY_ENGINE)
         return tick
-    current = next(record for record in records if record.status in Status.OPEN)
+    if current is None:
+        raise InvalidRecordError(
+            f"pipeline {pipeline.name!r} ({pipeline.uuid}): no step is open, yet step statuses {statuses} do not end it"
+        )
     if claim_is_live(current):
         tick.busy = True
         return tick
