@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.repositories.table import quoted
 
 #: One journal entry: table name, document id, and the record (text when written, a dict when read).
 Entry = tuple[str, str, Any]
@@ -84,7 +85,7 @@ class Journal:
         then is the one at the path (a file kept open keeps its inode number, so a new
         journal never shows the old one's), and its end is known.
         """
-        text = "".join(f'{_line_start(table)}{_quoted(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries)
+        text = "".join(f'{_line_start(table)}{quoted(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries)
         if not text:
             return
         data = text.encode()
@@ -138,7 +139,3 @@ class Journal:
 @functools.cache
 def _line_start(table: str) -> str:
     return f'{{"t":{json.dumps(table)},"d":'
-
-
-def _quoted(doc_id: str) -> str:
-    return f'"{doc_id}"' if doc_id.isdigit() else json.dumps(doc_id)

@@ -26,6 +26,11 @@ def to_text(record: dict[str, Any]) -> str:
     return _encode(record)
 
 
+def quoted(doc_id: str) -> str:
+    """A document id as a JSON string (ids are digits, which need no escaping)."""
+    return f'"{doc_id}"' if doc_id.isdigit() else _encode(doc_id)
+
+
 class IndexedTable:
     """Records by document id, with indexes by uuid and by :data:`INDEXED_FIELDS`.
 
@@ -121,7 +126,7 @@ class IndexedTable:
         rows = iter(self.rows.items())
         separator = ""
         while chunk := list(itertools.islice(rows, rows_per_chunk)):
-            yield separator + ",".join(f"{_encode(doc_id)}:{text}" for doc_id, text in chunk)
+            yield separator + ",".join([f"{quoted(doc_id)}:{text}" for doc_id, text in chunk])
             separator = ","
         yield "}"
 
