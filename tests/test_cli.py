@@ -317,6 +317,9 @@ def test_run_loops_until_a_signal_stops_it(worker_db, signum):
         later = pipelines["CliGreet"](repository_class=TinyDBRepository.at(db))
         later.start()  # work that arrives while the worker sleeps is done in a later round
         wait_for(lambda: later.refresh().status == Status.FINISHED)
+        wait_for(lambda: not Path(f"{db}.journal").exists())  # an idle worker folds the journal in
+        on_disk = json.loads(db.read_text())["pipelines"].values()
+        assert {record["uuid"]: record["status"] for record in on_disk}[later.uuid] == Status.FINISHED
         worker.send_signal(signum)
         out, err = worker.communicate(timeout=30)
     finally:

@@ -20,7 +20,7 @@ def journal_of(db):
     return db.with_name(db.name + ".journal")
 
 
-def test_a_tick_appends_to_the_journal_and_a_pass_folds_it_into_the_file(runs):
+def test_a_tick_appends_to_the_journal_which_a_fold_writes_into_the_file(runs):
     db, repository_class = runs
     run = Simple(repository_class=repository_class)  # the first commit writes the file itself
     assert json.loads(db.read_text())["pipelines"]["1"]["status"] == Status.CREATED
@@ -29,14 +29,33 @@ def test_a_tick_appends_to_the_journal_and_a_pass_folds_it_into_the_file(runs):
     assert {json.loads(line)["t"] for line in lines} == {"pipelines", "pipeline_steps"}
     assert json.loads(db.read_text())["pipelines"]["1"]["status"] == Status.CREATED  # not folded yet
     assert read_committed(db)["pipelines"]["1"]["status"] == Status.PENDING
-
     Orchestrator(OrchestratorConfig(repository_class=repository_class)).execute_pipelines()
+    assert journal_of(db).exists()  # a small journal stays: folding is compaction, not commit
+
+    Database.at(db).fold_journal()
 
     assert not journal_of(db).exists()
     assert json.loads(db.read_text()) == read_committed(db)
     assert [s["status"] for s in read_committed(db)["pipeline_steps"].values()] == [Status.FINISHED] * 2 + [
         Status.CREATED
     ]
+
+
+def test_a_journal_due_for_folding_is_folded_at_the_end_of_a_pass_not_inside(runs, monkeypatch):
+    db, repository_class = runs
+    for run in (Simple(repository_class=repository_class), Simple(repository_class=repository_class)):
+        run.start()
+    monkeypatch.setattr(Database, "_outgrown", lambda self, size: size > 0)  # due as soon as it has a line
+    database = Database.at(db)
+    folds = []
+    original = Database._rewrite
+    monkeypatch.setattr(Database, "_rewrite", lambda self: (folds.append(database._batches), original(self)))
+
+    Orchestrator(OrchestratorConfig(repository_class=repository_class)).execute_pipelines()
+
+    assert folds == [0]  # once, after both runs ticked, outside the pass
+    assert not journal_of(db).exists()
+    assert [r["status"] for r in json.loads(db.read_text())["pipeline_steps"].values()].count(Status.FINISHED) == 4
 
 
 def test_a_line_cut_short_by_a_crash_is_ignored_then_trimmed(runs):

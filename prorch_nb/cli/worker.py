@@ -79,6 +79,7 @@ def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | 
         try:
             while not stop.requested:
                 orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+                store.pipelines.database.fold_journal()  # idle: the JSON file alone is up to date
                 stop.sleep(interval)
         except _Interrupted:
             pass

@@ -8,9 +8,12 @@ the JSON file (TinyDB's layout) plus its journal ``<file>.journal``
   ``<file>.lock``, catches up with what other processes committed, applies its changes
   to the in-memory tables (undone if it raises) and commits them by appending the
   changed records to the journal: a cost that does not grow with the database;
-* when the journal outgrows the file, and when a batch (an orchestrator pass) or the
-  process ends, the file is rewritten whole (temporary file, fsync, rename) and the
-  journal starts afresh, so the file alone is up to date for TinyDB and other readers.
+* once the journal is larger than the file (and than :data:`MIN_JOURNAL_TO_FOLD`), and
+  when the process ends, it is folded in: the file is rewritten whole (temporary file,
+  fsync, rename) and the journal starts afresh, so the file alone is up to date for
+  TinyDB and other readers. Inside a batch (an orchestrator pass) the fold waits for
+  the batch's end. Like a write-ahead log's checkpoint, folding is compaction: the
+  commits are already in the journal.
 
 Readers take no file lock and never wait for a hook: hooks run between units.
 """
@@ -34,8 +37,9 @@ from prorch_nb.repositories.table import IndexedTable
 
 Signature = tuple[int, int, int]
 
-#: The journal is folded into the file once it is larger than the file and than this.
-MIN_JOURNAL_TO_FOLD = 1024 * 1024
+#: The journal is folded into the file once it is larger than the file and than this
+#: (a fresh process replays a journal this size in a few tens of milliseconds).
+MIN_JOURNAL_TO_FOLD = 4 * 1024 * 1024
 
 
 class Database:
@@ -113,7 +117,7 @@ class Database:
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Fold the journal into the file when the outermost batch ends."""
+        """Hold back folding the journal until the outermost batch ends (a pass is not cut short)."""
         with self._lock:
             self._batches += 1
         try:
@@ -122,12 +126,13 @@ class Database:
             with self._lock:
                 self._batches -= 1
                 if not self._batches:
-                    self.fold_journal()
+                    self.fold_journal(only_if_outgrown=True)
 
-    def fold_journal(self) -> None:
+    def fold_journal(self, *, only_if_outgrown: bool = False) -> None:
         """Rewrite the file with everything committed and start the journal afresh."""
         with self._lock:
-            if self._units or not self.journal.size():
+            size = self.journal.size()
+            if self._units or not size or (only_if_outgrown and not self._outgrown(size)):
                 return
             self._take_file_lock()
             try:
@@ -179,8 +184,12 @@ class Database:
         self.journal.append((table, doc_id, self._tables[table].text_of(doc_id)) for table, doc_id in changed)
         self._undo = []  # committed: a failed rewrite below must not undo it in memory
         first = self._signature is None  # the file itself must exist from the first commit on
-        if first or (not self._batches and self.journal.position > max(MIN_JOURNAL_TO_FOLD, self._signature_size())):
+        if first or (not self._batches and self._outgrown(self.journal.position)):
             self._rewrite()
+
+    def _outgrown(self, journal_size: int) -> bool:
+        """Whether a journal this large is due to be folded into the file."""
+        return journal_size > max(MIN_JOURNAL_TO_FOLD, self._signature_size())
 
     def _rewrite(self) -> None:
         for stale in glob.glob(glob.escape(self.path) + ".*.tmp"):  # left by a writer killed mid-write

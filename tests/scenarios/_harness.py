@@ -66,11 +66,16 @@ def _rows(tables: dict, name: str) -> list[dict]:
 
 
 def stored(path: str = "database.json") -> list[tuple[dict, list[dict]]]:
-    """(pipeline, its steps) as stored: pipelines by creation, steps in storage order."""
+    """(pipeline, its steps) as committed: pipelines by creation, steps in storage order."""
     if not os.path.exists(path):
         return []
-    with open(path, encoding="utf-8") as handle:
-        tables = json.load(handle)
+    if os.path.exists(path + ".journal"):  # prorch_nb's default store, between folds
+        from prorch_nb.repositories.database import read_committed
+
+        tables = read_committed(path)
+    else:
+        with open(path, encoding="utf-8") as handle:
+            tables = json.load(handle)
     steps = _rows(tables, "pipeline_steps")
     return [(p, [s for s in steps if s["pipeline_uuid"] == p["uuid"]]) for p in _rows(tables, "pipelines")]
 
