@@ -165,8 +165,10 @@ class Database:
         reader never combines an old file with a newer journal.
         """
         while True:
-            signature = _signature(self.path)
             journal = self.journal.stat()
+            if self.journal.untouched(journal):
+                return  # nothing committed since this process's last commit: the file is as it was
+            signature = _signature(self.path)
             if self.journal.replaced(journal) or signature != self._signature:
                 self._signature = False  # until the file has been read whole
                 data = self.storage.read() or {}

@@ -45,6 +45,20 @@ class Journal:
         except FileNotFoundError:
             return None
 
+    def untouched(self, found: os.stat_result | None) -> bool:
+        """Whether the journal at the path is the file this process appends to, at the length it left.
+
+        Then no one else has committed since (a commit appends to it) nor folded the journal
+        (a fold removes it; a file kept open keeps its inode number, so no new journal can
+        take it).
+        """
+        return (
+            found is not None
+            and self._open is not None
+            and found.st_ino == self._open[0] == self.inode
+            and found.st_size == self.position
+        )
+
     def replaced(self, found: os.stat_result | None) -> bool:
         """Whether the journal is not the one read so far (rewritten, or gone back in size)."""
         if found is None:
