@@ -74,7 +74,8 @@ class Tracked:
 
     def _change_status(self, new: str, *, by: str, note: str | None = None) -> None:
         """Move to ``new`` (the only way a status changes), then persist and notify."""
-        old = self._record.status
+        record = self._record
+        old = record.status
         if new == old:
             return
         if new not in Status.ALL:
@@ -85,35 +86,37 @@ class Tracked:
         entry = {"status": new, "at": at, "by": by}
         if note:
             entry["note"] = note
-        self._record.history.append(entry)
-        self._record.status = new
+        record.history.append(entry)
+        record.status = new
         try:
-            self._save()
+            self._save(at)
         except BaseException:
-            self._record.history.pop()
-            self._record.status = old
+            record.history.pop()
+            record.status = old
             raise
         if _listeners:
             change = StatusChange(self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, by)
             for listener in list(_listeners):
                 listener(change)
 
-    def _save(self) -> None:
-        """Write the whole record, unless someone else has ended it since it was read.
+    def _save(self, at: str | None = None) -> None:
+        """Write the whole record, stamped ``at`` (default: now), unless someone else has ended it since it was read.
 
         Raises :class:`ConcurrentChangeError` then, and writes nothing.
         """
         self._sync_record()
-        store = self._require_store()
+        store = self._store or self._require_store()
+        record = self._record
         with store.unit_of_work():
-            stored = store.status_of(self._record)
+            stored = store.status_of(record)
             if stored != self._stored_status and stored in Status.ENDED:
                 raise ConcurrentChangeError(
                     f"{self._describe()} was {stored} meanwhile by someone else; this change was not saved"
                 )
-            self._record.updated_at = utc_now()
-            store.write(self._record)
-        self._stored_status = self._record.status
+            record.updated_at = at or utc_now()
+            store.write(record)
+            self._save_along(store)
+        self._stored_status = record.status
 
     def _adopt(self, record: PipelineData | StepData, store: Store | None) -> None:
         """Take ``record`` as this object's state (as just read from ``store``)."""
@@ -123,6 +126,9 @@ class Tracked:
 
     def _sync_record(self) -> None:
         """Copy instance attributes users may rebind (``metadata``) into the record."""
+
+    def _save_along(self, store: Store) -> None:
+        """Write, in the same unit of work, what belongs with this record's save."""
 
     def _require_store(self) -> Store:
         if self._store is None:

@@ -72,12 +72,13 @@ class IndexedTable:
         doc_id = self._by_uuid.get(uuid)
         if doc_id is None:
             return None
-        if data.keys() >= self._facts[doc_id][1]:
-            row = data  # every stored field is given: nothing to merge
+        keys = self._facts[doc_id][1]
+        if len(data) == len(keys) and data.keys() >= keys:
+            self._set(doc_id, data, keys)  # the same fields: nothing to merge
         else:
             row = json.loads(self.rows[doc_id])
             row.update(data)
-        self._set(doc_id, row)
+            self._set(doc_id, row)
         return doc_id
 
     def search(self, field: str, value: Any) -> list[dict[str, Any]]:
@@ -133,14 +134,19 @@ class IndexedTable:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _set(self, doc_id: str, row: dict[str, Any]) -> None:
-        """Store ``row`` (only its text is kept) under ``doc_id``; indexes follow what changed."""
-        self.rows[doc_id] = to_text(row)
+    def _set(self, doc_id: str, row: dict[str, Any], keys: frozenset[str] | None = None) -> None:
+        """Store ``row`` (only its text is kept) under ``doc_id``; indexes follow what changed.
+
+        ``keys`` is the row's set of keys when known.
+        """
+        self.rows[doc_id] = _encode(row)
         uuid = row.get("uuid")
-        keys = frozenset(row)
+        if keys is None:
+            keys = frozenset(row)
+            keys = self._key_sets.setdefault(keys, keys)
         indexed = tuple([_key(row[name]) if name in row else _ABSENT for name in INDEXED_FIELDS])
         before = self._facts.get(doc_id)
-        self._facts[doc_id] = (uuid, self._key_sets.setdefault(keys, keys), indexed)
+        self._facts[doc_id] = (uuid, keys, indexed)
         old_uuid, _, old_indexed = before or (None, None, _NOTHING_INDEXED)
         if uuid != old_uuid:
             self._forget_uuid(old_uuid, doc_id)

@@ -160,7 +160,7 @@ class Step(Tracked):
     def _sync_record(self) -> None:
         self._record.metadata = self.metadata
 
-    def _save(self) -> None:
+    def _save(self, at: str | None = None) -> None:
         """Save the step, and with it what its hook put in the pipeline's context.
 
         An ended step needs no claim and will not run ``on_start`` again: the same write
@@ -170,12 +170,12 @@ class Step(Tracked):
             self._record.claimed_by = self._record.claimed_until = None
             if self._record.on_start_done is False:
                 self._record.on_start_done = True
-        store = self._require_store()
-        with store.unit_of_work():
-            super()._save()
-            if self._pipeline is not None:
-                self._pipeline._save_context(store)
+        super()._save(at)
         self._metadata_saved = clone(self.metadata)
+
+    def _save_along(self, store: Store) -> None:
+        if self._pipeline is not None:
+            self._pipeline._save_context(store)
 
     def _unsaved(self) -> bool:
         """Whether ``metadata`` changed since the last save."""
