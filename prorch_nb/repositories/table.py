@@ -19,11 +19,9 @@ INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
 #: One encoder for every row: ``json.dumps`` with non-default separators builds a new
 #: encoder on each call. Same output as ``json.dumps(value, separators=(",", ":"))``.
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def to_text(record: dict[str, Any]) -> str:
-    """Compact JSON of one record."""
-    return _encode(record)
+#: Reads the value at a position of a text. Rows are this module's own compact JSON, so
+#: the checks ``json.loads`` adds (whitespace, trailing data) are not needed.
+_scan = json.JSONDecoder().scan_once
 
 
 def quoted(doc_id: str) -> str:
@@ -52,7 +50,7 @@ class IndexedTable:
 
     def get(self, uuid: str) -> dict[str, Any] | None:
         doc_id = self._by_uuid.get(uuid)
-        return json.loads(self.rows[doc_id]) if doc_id is not None else None
+        return _parse(self.rows[doc_id]) if doc_id is not None else None
 
     def status_of(self, uuid: str) -> Any:
         """The ``status`` field of the record ``uuid`` (``None`` if absent), from the index."""
@@ -76,7 +74,7 @@ class IndexedTable:
         if len(data) == len(keys) and data.keys() >= keys:
             self._set(doc_id, data, keys)  # the same fields: nothing to merge
         else:
-            row = json.loads(self.rows[doc_id])
+            row = _parse(self.rows[doc_id])
             row.update(data)
             self._set(doc_id, row)
         return doc_id
@@ -180,8 +178,12 @@ _NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
 _STATUS_POSITION = INDEXED_FIELDS.index("status")
 
 
+def _parse(text: str) -> Any:
+    return _scan(text, 0)[0]
+
+
 def _parse_many(texts: Any) -> list[dict[str, Any]]:
-    return json.loads("[" + ",".join(texts) + "]")
+    return _parse("[" + ",".join(texts) + "]")
 
 
 def _key(value: Any) -> Any:
