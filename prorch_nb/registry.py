@@ -9,6 +9,7 @@ from prorch_nb.exceptions.exceptions import NotRegisteredError
 if TYPE_CHECKING:
     from prorch_nb.pipeline.pipeline import Pipeline
     from prorch_nb.step.step import Step
+    from prorch_nb.store import Store
 
 PIPELINES: dict[str, type[Pipeline]] = {}
 STEPS: dict[str, type[Step]] = {}
@@ -22,6 +23,12 @@ def pipeline_class(name: str, *, record: str = "") -> type[Pipeline]:
 def step_class(name: str, *, record: str = "") -> type[Step]:
     """The step class registered under ``name``; ``record`` names the record asking."""
     return _lookup(STEPS, "step", name, record)
+
+
+def stored_pipeline(store: Store, pipeline_uuid: str) -> Pipeline:
+    """The stored run ``pipeline_uuid``, as an instance of the class registered under its name."""
+    record = store.pipeline(pipeline_uuid)
+    return pipeline_class(record.name, record=f"pipeline record {record.uuid}")._from_record(record, store)
 
 
 def _lookup(registry: dict, kind: str, name: str, record: str) -> type:

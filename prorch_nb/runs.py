@@ -13,18 +13,16 @@ from prorch_nb.store import Store
 
 def load_pipeline(pipeline_uuid: str, repository_class: type[IRepository]) -> Pipeline:
     """The stored run ``pipeline_uuid``, as an instance of its registered class."""
-    store = Store(repository_class)
-    record = store.pipeline(pipeline_uuid)
-    cls = registry.pipeline_class(record.name, record=f"pipeline record {pipeline_uuid}")
-    return cls._from_record(record, store)
+    return registry.stored_pipeline(Store(repository_class), pipeline_uuid)
 
 
 @contextlib.contextmanager
 def batch(repository_class: type[IRepository]) -> Iterator[None]:
     """Group many units of work (e.g. creating many runs) for repositories that care.
 
-    The TinyDB store commits every unit to its journal anyway and folds the journal
-    into the file when the batch ends; a no-op for repositories without ``batch()``.
+    The TinyDB store commits every unit to its journal anyway and, if the journal is due
+    for folding into the file, folds it when the batch ends, not in the middle; a no-op
+    for repositories without ``batch()``.
     """
     with Store(repository_class).batch():
         yield

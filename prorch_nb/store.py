@@ -99,10 +99,15 @@ class Store:
 
     def pipelines_with_status(self, status: str) -> list[PipelineData]:
         """Pipelines with ``status``, oldest first (storage order where times are missing)."""
+        return [self._pipeline_record(data) for data in self._with_status(status)]
+
+    def pipeline_names_with_status(self, status: str) -> list[tuple[str, str]]:
+        """``(uuid, name)`` of the pipelines with ``status``, oldest first; the records are not checked."""
+        return [(str(data.get("uuid")), str(data.get("name"))) for data in self._with_status(status)]
+
+    def _with_status(self, status: str) -> list[dict[str, Any]]:
         found = self.pipelines.search(["status", status]) or []
-        records = [self._pipeline_record(data) for data in found]
-        records.sort(key=lambda record: record.created_at or "")
-        return records
+        return sorted(found, key=_creation_time)
 
     def all_pipelines(self) -> list[PipelineData]:
         """Every pipeline record, oldest first."""
@@ -132,6 +137,11 @@ class Store:
 
     def _table(self, record: PipelineData | StepData) -> IRepository:
         return self.steps if isinstance(record, StepData) else self.pipelines
+
+
+def _creation_time(data: dict[str, Any]) -> str:
+    created_at = data.get("created_at")
+    return created_at if isinstance(created_at, str) else ""
 
 
 def _get(table: IRepository, uuid: str, kind: str) -> dict[str, Any]:

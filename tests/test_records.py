@@ -145,3 +145,17 @@ def test_metadata_written_by_on_start_is_read_by_on_continue_in_another_process(
     ended = run_python(setup + "print(pn.Orchestrator(pn.OrchestratorConfig(R)).run_until_done())", tmp_path)
     assert "ended finished" in ended
     assert TinyDBRepository.at(tmp_path / "runs.json")("PIPELINE").get(uuid)["status"] == Status.FINISHED
+
+
+def test_malformed_pending_pipeline_record_is_reported_and_others_go_on(repository_class):
+    broken, healthy = Simple(repository_class=repository_class), Simple(repository_class=repository_class)
+    broken.start()
+    healthy.start()
+    Store(repository_class).pipelines.update(broken.uuid, {"context": "not a dict"})
+
+    report = orchestrate(repository_class)
+
+    [error] = report.errors
+    assert error.pipeline_uuid == broken.uuid and error.pipeline_name == "Simple"
+    assert isinstance(error.exception, InvalidRecordError) and "field 'context' must be a dict" in error.message
+    assert [o.pipeline_uuid for o in report.outcomes] == [healthy.uuid]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from prorch_nb import registry
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
 from prorch_nb.dataclasses.orchestrator import OrchestratorConfig
 from prorch_nb.dataclasses.pipeline import PipelineData
@@ -52,8 +51,8 @@ class Orchestrator(RichDisplay):
         store = Store(self._repository_class)
         report = TickReport()
         with store.batch():
-            for record in store.pipelines_with_status(Status.PENDING):
-                self._tick(record, store, report)
+            for uuid, name in store.pipeline_names_with_status(Status.PENDING):
+                self._tick(uuid, name, store, report)
         return report
 
     def run_until_done(
@@ -87,12 +86,11 @@ class Orchestrator(RichDisplay):
                 run.stopped_because = "a whole pass changed nothing (pending steps are waiting)"
                 return run
 
-    def _tick(self, record: PipelineData, store: Store, report: TickReport) -> None:
+    def _tick(self, uuid: str, name: str, store: Store, report: TickReport) -> None:
         try:
-            pipeline = registry.pipeline_class(record.name, record=f"pipeline record {record.uuid}")
-            tick = run_tick(pipeline._from_record(record, store), store, self.lease_seconds)
+            tick = run_tick(uuid, store, self.lease_seconds)
         except Exception as exc:  # one pipeline's problem never stops the pass
-            report.errors.append(TickError(record.uuid, record.name, f"{type(exc).__name__}: {exc}", exc))
+            report.errors.append(TickError(uuid, name, f"{type(exc).__name__}: {exc}", exc))
             return
         outcome = tick.outcome()
         report.outcomes.append(outcome)

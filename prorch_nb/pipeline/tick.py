@@ -71,9 +71,16 @@ def ending_status(step_statuses: list[str]) -> str | None:
     return None
 
 
-def begin_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:
-    """Phase 1: decide, start and claim. Call inside ``store.unit_of_work()``."""
-    pipeline._attach(store.pipeline(pipeline.uuid), store)
+def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick:
+    """Phase 1: decide, start and claim. Call inside ``store.unit_of_work()``.
+
+    ``target`` is a run (read again now), or the uuid of a stored run to load.
+    """
+    if isinstance(target, str):
+        pipeline = registry.stored_pipeline(store, target)
+    else:
+        pipeline = target
+        pipeline._attach(store.pipeline(pipeline.uuid), store)
     tick = Tick(pipeline, pipeline_before=pipeline.status)
     if pipeline.status in Status.ENDED:
         return tick
@@ -169,10 +176,10 @@ def _settled(tick: Tick) -> bool:
     return step is not None and step.status in Status.ENDED and not step._unsaved() and not unsaved_context
 
 
-def run_tick(pipeline: Pipeline, store: Store, lease_seconds: float) -> Tick:
-    """All three phases for one pipeline (the last only when there is something to save)."""
+def run_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick:
+    """All three phases for a run or a stored run's uuid (the last only when there is something to save)."""
     with store.unit_of_work():
-        tick = begin_tick(pipeline, store, lease_seconds)
+        tick = begin_tick(target, store, lease_seconds)
     run_hooks(tick)
     if tick.step is not None and (tick.conflict or not _settled(tick)):
         with store.unit_of_work():
