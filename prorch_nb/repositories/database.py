@@ -55,7 +55,8 @@ class Database:
         self._lock = threading.RLock()
         self._units = 0
         self._batches = 0
-        self._undo: list[tuple[str, str, str | None]] = []
+        #: (table, doc id) -> its text before this unit (``None``: inserted), in order of change
+        self._undo: dict[tuple[str, str], str | None] = {}
         self._lock_fd: int | None = None
         self._locked = False
         self._tables: dict[str, IndexedTable] = {}
@@ -94,7 +95,7 @@ class Database:
         """Insert a record; returns its document id."""
         with self.unit_of_work():
             doc_id = self._table(table).insert(data)
-            self._undo.append((table, doc_id, None))
+            self._undo[table, doc_id] = None
             return doc_id
 
     def update(self, table: str, uuid: str, data: dict[str, Any]) -> None:
@@ -103,7 +104,7 @@ class Database:
             rows = self._table(table)
             doc_id = rows.doc_id_of(uuid)
             if doc_id is not None:
-                self._undo.append((table, doc_id, rows.text_of(doc_id)))
+                self._undo.setdefault((table, doc_id), rows.text_of(doc_id))
                 rows.update(uuid, data)
 
     # Grouping -----------------------------------------------------------------------
@@ -182,9 +183,9 @@ class Database:
 
     def _commit(self) -> None:
         """Append the records this unit changed to the journal; fold it if it grew large."""
-        changed = dict.fromkeys((table, doc_id) for table, doc_id, _ in self._undo)
-        self.journal.append((table, doc_id, self._tables[table].text_of(doc_id)) for table, doc_id in changed)
-        self._undo = []  # committed: a failed rewrite below must not undo it in memory
+        tables = self._tables
+        self.journal.append([(table, doc_id, tables[table].rows[doc_id]) for table, doc_id in self._undo])
+        self._undo = {}  # committed: a failed rewrite below must not undo it in memory
         first = self._signature is None  # the file itself must exist from the first commit on
         if first or (not self._batches and self._outgrown(self.journal.position)):
             self._rewrite()
@@ -204,7 +205,7 @@ class Database:
     def _begin_unit(self) -> None:
         """Start the outermost unit (thread lock held): file lock, then catch up."""
         self._take_file_lock()
-        self._units, self._undo = 1, []
+        self._units, self._undo = 1, {}
         try:
             self._catch_up()
         except BaseException:
@@ -212,12 +213,12 @@ class Database:
             raise
 
     def _end_unit(self) -> None:
-        self._units, self._undo = 0, []
+        self._units, self._undo = 0, {}
         self._release_file_lock()
 
     def _roll_back(self) -> None:
         """Undo this unit's changes in memory (nothing of them reached the journal)."""
-        for table, doc_id, text in reversed(self._undo):
+        for (table, doc_id), text in self._undo.items():
             self._tables[table].restore(doc_id, text)
 
     def _signature_size(self) -> int:

@@ -99,7 +99,7 @@ class Journal:
         then is the one at the path (a file kept open keeps its inode number, so a new
         journal never shows the old one's), and its end is known.
         """
-        text = "".join(f'{_line_start(table)}{quoted(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries)
+        text = "".join([f'{_line_start(table)}{quoted(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries])
         if not text:
             return
         data = text.encode()

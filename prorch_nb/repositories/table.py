@@ -138,20 +138,24 @@ class IndexedTable:
         ``keys`` is the row's set of keys when known.
         """
         self.rows[doc_id] = _encode(row)
-        uuid = row.get("uuid")
         if keys is None:
             keys = frozenset(row)
             keys = self._key_sets.setdefault(keys, keys)
-        indexed = tuple([_key(row[name]) if name in row else _ABSENT for name in INDEXED_FIELDS])
+        uuid = row.get("uuid")
+        indexed = tuple([_key(row.get(name, _ABSENT)) for name in INDEXED_FIELDS])
         before = self._facts.get(doc_id)
         self._facts[doc_id] = (uuid, keys, indexed)
-        old_uuid, _, old_indexed = before or (None, None, _NOTHING_INDEXED)
-        if uuid != old_uuid:
-            self._forget_uuid(old_uuid, doc_id)
+        old_indexed = _NOTHING_INDEXED
+        if before is not None:
+            old_uuid, _, old_indexed = before
+            if old_uuid != uuid:
+                self._forget_uuid(old_uuid, doc_id)
         if isinstance(uuid, str):
             self._by_uuid[uuid] = doc_id
+        if indexed == old_indexed:
+            return
         for index, new, old in zip(self._indexes, indexed, old_indexed, strict=True):
-            if new != old:
+            if new is not old and new != old:
                 if old is not _ABSENT:
                     index[old].pop(doc_id, None)
                 if new is not _ABSENT:
@@ -188,7 +192,9 @@ def _parse_many(texts: Any) -> list[dict[str, Any]]:
 
 def _key(value: Any) -> Any:
     """A hashable stand-in for a field value (lists and dicts are indexed by their repr)."""
-    return value if type(value) is str or isinstance(value, (int, float, bool, type(None))) else repr(value)
+    if type(value) is str or value is _ABSENT or isinstance(value, (int, float, bool, type(None))):
+        return value
+    return repr(value)
 
 
 def _document_order(doc_id: str) -> tuple[int, str]:
