@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import uuid
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import datetime, timezone
 
 from prorch_nb.dataclasses.step import StepData
+from prorch_nb.utils.clock import utc_at
 
 #: Default lease of a claim: a hook running longer may be taken over by another worker.
 DEFAULT_LEASE_SECONDS = 900.0
@@ -24,12 +25,12 @@ DEFAULT_LEASE_SECONDS = 900.0
 
 def new_claimant() -> str:
     """An identifier for one tick of this process and thread."""
-    return f"{_this_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{_this_host()}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
 def lease_end(seconds: float) -> str:
     """ISO-8601 UTC time ``seconds`` from now."""
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+    return utc_at(time.time() + seconds)
 
 
 def claim_is_live(step: StepData) -> bool:
