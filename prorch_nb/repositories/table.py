@@ -33,17 +33,20 @@ class IndexedTable:
     """Records by document id, with indexes by uuid and by :data:`INDEXED_FIELDS`.
 
     Beside each row's text the table keeps what its indexes need (the row's uuid, its
-    set of keys and its indexed values), so an update, a removal or a status read never
-    parses a stored row.
+    keys in order and its indexed values), so an update, a removal or a status read never
+    parses a stored row. The facts hold only strings and tuples of them, which the garbage
+    collector stops tracking: a large table costs it nothing.
     """
 
     def __init__(self, rows: dict[str, dict[str, Any]] | None = None) -> None:
         self.rows: dict[str, str] = {}
         self._by_uuid: dict[str, str] = {}
         self._indexes: tuple[dict[Any, dict[str, None]], ...] = tuple({} for _ in INDEXED_FIELDS)
-        #: doc id -> (uuid, keys, index keys): the facts of a row, without its text
-        self._facts: dict[str, tuple[Any, frozenset[str], tuple[Any, ...]]] = {}
-        self._key_sets: dict[frozenset[str], frozenset[str]] = {}  # one shared set per layout
+        #: doc id -> (uuid, keys, *index keys): the facts of a row, without its text. One
+        #: flat tuple of strings (keys: a tuple shared by rows of one layout), which the
+        #: garbage collector stops tracking the first time it sees it.
+        self._facts: dict[str, tuple[Any, ...]] = {}
+        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}  # one shared tuple of keys per layout
         self._next_id = 1
         for doc_id, row in (rows or {}).items():
             self.replace(str(doc_id), row)
@@ -55,7 +58,7 @@ class IndexedTable:
     def status_of(self, uuid: str) -> Any:
         """The ``status`` field of the record ``uuid`` (``None`` if absent), from the index."""
         doc_id = self._by_uuid.get(uuid)
-        status = None if doc_id is None else self._facts[doc_id][2][_STATUS_POSITION]
+        status = None if doc_id is None else self._facts[doc_id][_STATUS_FACT]
         return None if status is _ABSENT else status
 
     def insert(self, data: dict[str, Any]) -> str:
@@ -71,7 +74,7 @@ class IndexedTable:
         if doc_id is None:
             return None
         keys = self._facts[doc_id][1]
-        if len(data) == len(keys) and data.keys() >= keys:
+        if tuple(data) == keys:
             self._set(doc_id, data, keys)  # the same fields: nothing to merge
         else:
             row = _parse(self.rows[doc_id])
@@ -132,22 +135,23 @@ class IndexedTable:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _set(self, doc_id: str, row: dict[str, Any], keys: frozenset[str] | None = None) -> None:
+    def _set(self, doc_id: str, row: dict[str, Any], keys: tuple[str, ...] | None = None) -> None:
         """Store ``row`` (only its text is kept) under ``doc_id``; indexes follow what changed.
 
-        ``keys`` is the row's set of keys when known.
+        ``keys`` is the row's tuple of keys when known.
         """
         self.rows[doc_id] = _encode(row)
         if keys is None:
-            keys = frozenset(row)
-            keys = self._key_sets.setdefault(keys, keys)
+            keys = tuple(row)
+            keys = self._layouts.setdefault(keys, keys)
         uuid = row.get("uuid")
         indexed = tuple([_key(row.get(name, _ABSENT)) for name in INDEXED_FIELDS])
         before = self._facts.get(doc_id)
-        self._facts[doc_id] = (uuid, keys, indexed)
+        self._facts[doc_id] = (uuid, keys, *indexed)
         old_indexed = _NOTHING_INDEXED
         if before is not None:
-            old_uuid, _, old_indexed = before
+            old_uuid, _, *old = before
+            old_indexed = tuple(old)
             if old_uuid != uuid:
                 self._forget_uuid(old_uuid, doc_id)
         if isinstance(uuid, str):
@@ -164,7 +168,7 @@ class IndexedTable:
     def _remove(self, doc_id: str) -> None:
         """Take a document out, with its index entries."""
         del self.rows[doc_id]
-        uuid, _, indexed = self._facts.pop(doc_id)
+        uuid, _, *indexed = self._facts.pop(doc_id)
         self._forget_uuid(uuid, doc_id)
         for index, old in zip(self._indexes, indexed, strict=True):
             if old is not _ABSENT:
@@ -178,8 +182,8 @@ class IndexedTable:
 #: Stands for an indexed field a row does not have.
 _ABSENT = object()
 _NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
-#: Where a row's status sits among its index keys.
-_STATUS_POSITION = INDEXED_FIELDS.index("status")
+#: Where a row's status sits in its facts (after its uuid and keys).
+_STATUS_FACT = 2 + INDEXED_FIELDS.index("status")
 
 
 def _parse(text: str) -> Any:
