@@ -7,7 +7,8 @@ stamps ``updated_at``, persists the record and tells the listeners (live views).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -105,7 +106,7 @@ class Tracked:
         Raises :class:`ConcurrentChangeError` then, and writes nothing.
         """
         self._sync_record()
-        store = self._store or self._require_store()
+        store = self._require_store()
         record = self._record
         with store.unit_of_work():
             stored = store.status_of(record)
@@ -131,9 +132,21 @@ class Tracked:
         """Write, in the same unit of work, what belongs with this record's save."""
 
     def _require_store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self._repository_class)
-        return self._store
+        """The store of the operation under way, or a new one."""
+        return self._store if self._store is not None else Store(self._repository_class)
+
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[Store]:
+        """A new store for one operation, forgotten when it ends.
+
+        A run object kept between operations then holds no repository objects: thousands
+        of kept runs would otherwise weigh on the garbage collector.
+        """
+        store = Store(self._repository_class)
+        try:
+            yield store
+        finally:
+            self._store = None
 
     def _pipeline_uuid(self) -> str:
         return self.uuid

@@ -13,7 +13,9 @@ from prorch_nb.store import Store
 
 def load_pipeline(pipeline_uuid: str, repository_class: type[IRepository]) -> Pipeline:
     """The stored run ``pipeline_uuid``, as an instance of its registered class."""
-    return registry.stored_pipeline(Store(repository_class), pipeline_uuid)
+    run = registry.stored_pipeline(Store(repository_class), pipeline_uuid)
+    run._store = None  # each later operation makes its own store
+    return run
 
 
 @contextlib.contextmanager

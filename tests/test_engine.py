@@ -21,6 +21,7 @@ from prorch_nb.exceptions.exceptions import (
     StepsNotDefinedException,
 )
 from prorch_nb.pipeline.pipeline import Pipeline
+from prorch_nb.store import Store
 from tests.pipelines import APPROVALS, Approval, Broken, Quick, Refused, Simple
 
 C, P, F, X, K = Status.CREATED, Status.PENDING, Status.FINISHED, Status.FAILED, Status.CANCELLED
@@ -223,9 +224,19 @@ def test_ended_status_never_changes(repository_class):
     step = load_pipeline(run.uuid, repository_class).step_records()[0]
     from prorch_nb.step.step import Step
 
-    loaded = Step._from_record(step, run._store)
+    loaded = Step._from_record(step, Store(repository_class))
     with pytest.raises(InvalidTransitionError, match="ended status"):
         loaded.fail()
+
+
+def test_a_kept_run_holds_no_store_between_operations(repository_class):
+    run = Simple(repository_class=repository_class)  # thousands kept: no repository objects each
+    assert run._store is None
+    run.start()
+    assert run._store is None
+    assert load_pipeline(run.uuid, repository_class)._store is None
+    run.cancel("kept")
+    assert run._store is None and run.refresh().status == Status.CANCELLED
 
 
 def test_load_by_uuid_and_by_registry(repository_class):

@@ -70,7 +70,7 @@ class Pipeline(Tracked):
                 f"pipeline record {pipeline_uuid} is a {record.name!r} run, not {self.name!r}; "
                 "load it with prorch_nb.load_pipeline()"
             )
-        self._attach(record, store)
+        self._attach(record, None)  # each later operation makes its own store
 
     @classmethod
     def _validate_class(cls) -> None:
@@ -112,7 +112,7 @@ class Pipeline(Tracked):
             for step in steps:  # steps first: a crash never leaves a run with missing steps
                 store.insert(step)
             store.insert(record)
-        self._attach(record, store)
+        self._attach(record, None)  # each later operation makes its own store
 
     def _attach(self, record: PipelineData, store: Store | None) -> None:
         self._adopt(record, store)
@@ -152,15 +152,15 @@ class Pipeline(Tracked):
         the error) and :class:`~prorch_nb.exceptions.exceptions.StepHookError` is raised
         from the original exception; the run fails on its next tick.
         """
-        tick = run_tick(self, Store(self._repository_class), lease_seconds)
+        with self._operation() as store:
+            tick = run_tick(self, store, lease_seconds)
         if tick.error:
             raise tick.error
         return tick.outcome()
 
     def cancel(self, note: str | None = None) -> None:
         """Cancel this run from outside: its pending step, then the pipeline."""
-        store = Store(self._repository_class)
-        with store.unit_of_work():
+        with self._operation() as store, store.unit_of_work():
             for step in self._pending_steps(store):
                 step.cancel(note, by=BY_HAND)
             self._change_status(Status.CANCELLED, by=BY_HAND, note=note)
@@ -173,8 +173,7 @@ class Pipeline(Tracked):
         """
         if status not in Status.ENDED:
             raise ValueError(f"a step ends finished, failed or cancelled, not {status!r}")
-        store = Store(self._repository_class)
-        with store.unit_of_work():
+        with self._operation() as store, store.unit_of_work():
             steps = self._pending_steps(store)
             if not steps:
                 raise InvalidTransitionError(f"{self._describe()} has no pending step to end")
@@ -192,8 +191,7 @@ class Pipeline(Tracked):
 
     def refresh(self) -> Pipeline:
         """Reload this run's record from the repository; returns ``self``."""
-        store = Store(self._repository_class)
-        self._attach(store.pipeline(self.uuid), store)
+        self._attach(Store(self._repository_class).pipeline(self.uuid), None)
         return self
 
     def step_records(self) -> list[StepData]:
