@@ -18,8 +18,8 @@ class Store:
     """One repository instance per table, made from a user's repository class.
 
     Works with any class following the seed's four-method interface; uses a
-    repository's optional methods (``unit_of_work``, ``batch``, ``all``, ``status_of``)
-    when it has them.
+    repository's optional methods (``unit_of_work``, ``batch``, ``all``, ``status_of``,
+    ``search_uuids``) when it has them.
     """
 
     def __init__(self, repository_class: type[IRepository]) -> None:
@@ -32,6 +32,7 @@ class Store:
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
         self.steps = repository_class(Metadata.STEP_MODEL)
         self._statuses_indexed = _has_own(self.steps, "status_of")
+        self._uuids_listed = _has_own(self.pipelines, "search_uuids")
         self._unit_tables = tuple(table for table in (self.pipelines, self.steps) if _has_own(table, "unit_of_work"))
         self._open_units: contextlib.AbstractContextManager | None = None
         self._depth = 0
@@ -101,9 +102,15 @@ class Store:
         """Pipelines with ``status``, oldest first (storage order where times are missing)."""
         return [self._pipeline_record(data) for data in self._with_status(status)]
 
-    def pipeline_names_with_status(self, status: str) -> list[tuple[str, str]]:
-        """``(uuid, name)`` of the pipelines with ``status``, oldest first; the records are not checked."""
-        return [(str(data.get("uuid")), str(data.get("name"))) for data in self._with_status(status)]
+    def pipeline_uuids_with_status(self, status: str) -> list[str]:
+        """Uuids of the pipelines with ``status``, oldest first; the records are not checked.
+
+        From the index of a store that lists uuids (storage order: order of creation);
+        otherwise every such record is read and sorted by creation time.
+        """
+        if self._uuids_listed:
+            return [str(uuid) for uuid in self.pipelines.search_uuids(["status", status])]
+        return [str(data.get("uuid")) for data in self._with_status(status)]
 
     def _with_status(self, status: str) -> list[dict[str, Any]]:
         found = self.pipelines.search(["status", status]) or []

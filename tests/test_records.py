@@ -159,3 +159,20 @@ def test_malformed_pending_pipeline_record_is_reported_and_others_go_on(reposito
     assert error.pipeline_uuid == broken.uuid and error.pipeline_name == "Simple"
     assert isinstance(error.exception, InvalidRecordError) and "field 'context' must be a dict" in error.message
     assert [o.pipeline_uuid for o in report.outcomes] == [healthy.uuid]
+
+
+def test_optional_reads_agree_with_the_four_required_methods(repository_class):
+    runs = [Simple(repository_class=repository_class) for _ in range(3)]
+    runs[1].start()
+    runs[2].cancel("not needed")
+    pipelines, steps = Store(repository_class).pipelines, Store(repository_class).steps
+
+    for table in (pipelines, steps):
+        for status in Status.ALL:
+            found = table.search(["status", status])
+            assert table.search_uuids(["status", status]) == [record["uuid"] for record in found]
+            assert all(table.status_of(record["uuid"]) == status for record in found)
+    assert steps.search_uuids(["pipeline_uuid", runs[0].uuid]) == [s.uuid for s in runs[0].step_records()]
+    assert steps.search_uuids(["position", 1]) == [r.step_records()[1].uuid for r in runs]  # not indexed
+    assert pipelines.search_uuids(["uuid", runs[2].uuid]) == [runs[2].uuid]
+    assert pipelines.search_uuids(["uuid", "nobody"]) == [] and pipelines.status_of("nobody") is None

@@ -17,7 +17,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Four methods are optional and have working defaults:
+    Five methods are optional and have working defaults:
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -26,6 +26,9 @@ class IRepository:
     * ``all()``: every record, used by views; the default searches each status.
     * ``status_of(uuid)``: the stored status of a record (``None`` if there is none),
       read before each write to refuse changing an ended record; the default uses ``get``.
+    * ``search_uuids(filter)``: the uuids of the records ``search(filter)`` finds, in
+      storage order, for a store that can list them without reading each record (the
+      orchestrator lists pending runs this way); the default uses ``search``.
     """
 
     model: str
@@ -65,6 +68,10 @@ class IRepository:
         """The stored status of the record with this uuid, or ``None``."""
         data = self.get(uuid)
         return data.get("status") if data else None
+
+    def search_uuids(self, filter: list[Any]) -> list[Any]:
+        """The uuids of the records ``search(filter)`` finds."""
+        return [record.get("uuid") for record in self.search(filter) or []]
 
     def all(self) -> list[dict[str, Any]]:
         """Every record of this table, in storage order within each status."""

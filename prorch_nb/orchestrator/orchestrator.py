@@ -51,8 +51,8 @@ class Orchestrator(RichDisplay):
         store = Store(self._repository_class)
         report = TickReport()
         with store.batch():
-            for uuid, name in store.pipeline_names_with_status(Status.PENDING):
-                self._tick(uuid, name, store, report)
+            for uuid in store.pipeline_uuids_with_status(Status.PENDING):
+                self._tick(uuid, store, report)
         return report
 
     def run_until_done(
@@ -86,11 +86,11 @@ class Orchestrator(RichDisplay):
                 run.stopped_because = "a whole pass changed nothing (pending steps are waiting)"
                 return run
 
-    def _tick(self, uuid: str, name: str, store: Store, report: TickReport) -> None:
+    def _tick(self, uuid: str, store: Store, report: TickReport) -> None:
         try:
             tick = run_tick(uuid, store, self.lease_seconds)
         except Exception as exc:  # one pipeline's problem never stops the pass
-            report.errors.append(TickError(uuid, name, f"{type(exc).__name__}: {exc}", exc))
+            report.errors.append(TickError(uuid, _stored_name(store, uuid), f"{type(exc).__name__}: {exc}", exc))
             return
         outcome = tick.outcome()
         report.outcomes.append(outcome)
@@ -105,3 +105,13 @@ class Orchestrator(RichDisplay):
 
     def __repr__(self) -> str:
         return f"<Orchestrator over {getattr(self._repository_class, '__name__', self._repository_class)}>"
+
+
+def _stored_name(store: Store, uuid: str) -> str:
+    """The name in a pipeline record that could not be ticked, if it can be read at all."""
+    try:
+        data = store.pipelines.get(uuid)
+    except Exception:  # the record's problem is already being reported
+        return ""
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else ""

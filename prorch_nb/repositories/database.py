@@ -39,7 +39,7 @@ Signature = tuple[int, int, int]
 
 #: The journal is folded into the file once it is larger than the file and than this
 #: (a fresh process replays a journal this size in a few tens of milliseconds).
-MIN_JOURNAL_TO_FOLD = 4 * 1024 * 1024
+MIN_JOURNAL_TO_FOLD = 1024 * 1024
 
 
 class Database:
@@ -86,6 +86,10 @@ class Database:
     def search(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
         with self._lock:
             return self._current(table).search(field, value)
+
+    def search_uuids(self, table: str, field: str, value: Any) -> list[Any]:
+        with self._lock:
+            return self._current(table).search_uuids(field, value)
 
     def all(self, table: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -54,6 +54,11 @@ class InMemoryRepository(RichDisplay, IRepository):
         with self._lock:
             return self._table.search(field, value)
 
+    def search_uuids(self, filter: list[Any]) -> list[Any]:
+        field, value = filter
+        with self._lock:
+            return self._table.search_uuids(field, value)
+
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
             return self._table.all()

@@ -84,14 +84,12 @@ class IndexedTable:
 
     def search(self, field: str, value: Any) -> list[dict[str, Any]]:
         """The records whose ``field`` equals ``value``, in document order."""
-        if field == "uuid":
-            found = self.get(value)
-            return [found] if found else []
-        if field not in INDEXED_FIELDS:
-            return [row for row in self.all() if row.get(field) == value]
-        index = self._indexes[INDEXED_FIELDS.index(field)]
-        doc_ids = sorted(index.get(_key(value), ()), key=_document_order)
-        return _parse_many(self.rows[doc_id] for doc_id in doc_ids)
+        return _parse_many(self.rows[doc_id] for doc_id in self._matching(field, value))
+
+    def search_uuids(self, field: str, value: Any) -> list[Any]:
+        """The uuids of the records whose ``field`` equals ``value``, in document order (no row parsed)."""
+        facts = self._facts
+        return [facts[doc_id][0] for doc_id in self._matching(field, value)]
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""
@@ -134,6 +132,19 @@ class IndexedTable:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def _matching(self, field: str, value: Any) -> list[str]:
+        """Document ids of the records whose ``field`` equals ``value``, in document order."""
+        if field == "uuid":
+            doc_id = self._by_uuid.get(value)
+            return [] if doc_id is None else [doc_id]
+        if field not in INDEXED_FIELDS:
+            return [doc_id for doc_id, text in self.rows.items() if _parse(text).get(field) == value]
+        doc_ids = self._indexes[INDEXED_FIELDS.index(field)].get(_key(value), {})
+        try:
+            return sorted(doc_ids, key=int)  # TinyDB's ids are numbers
+        except ValueError:
+            return sorted(doc_ids, key=_document_order)
 
     def _set(self, doc_id: str, row: dict[str, Any], keys: tuple[str, ...] | None = None) -> None:
         """Store ``row`` (only its text is kept) under ``doc_id``; indexes follow what changed.

@@ -56,6 +56,10 @@ class TinyDBRepository(RichDisplay, IRepository):
         field, value = filter
         return self._database.search(self._name, field, value)
 
+    def search_uuids(self, filter: list[Any]) -> list[Any]:
+        field, value = filter
+        return self._database.search_uuids(self._name, field, value)
+
     def all(self) -> list[dict[str, Any]]:
         return self._database.all(self._name)
 
