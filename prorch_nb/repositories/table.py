@@ -34,8 +34,8 @@ class IndexedTable:
 
     Beside each row's text the table keeps what its indexes need (the row's uuid, its
     keys in order and its indexed values), so an update, a removal or a status read never
-    parses a stored row. The facts hold only strings and tuples of them, which the garbage
-    collector stops tracking: a large table costs it nothing.
+    parses a stored row. The facts are tuples of strings and other plain values, which the
+    garbage collector stops tracking: a large table costs it nothing.
     """
 
     def __init__(self, rows: dict[str, dict[str, Any]] | None = None) -> None:
@@ -43,8 +43,8 @@ class IndexedTable:
         self._by_uuid: dict[str, str] = {}
         self._indexes: tuple[dict[Any, dict[str, None]], ...] = tuple({} for _ in INDEXED_FIELDS)
         #: doc id -> (uuid, keys, *index keys): the facts of a row, without its text. One
-        #: flat tuple of strings (keys: a tuple shared by rows of one layout), which the
-        #: garbage collector stops tracking the first time it sees it.
+        #: flat tuple (keys: a tuple shared by the rows of one layout), which the garbage
+        #: collector stops tracking the first time it sees it.
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}  # one shared tuple of keys per layout
         self._next_id = 1
@@ -105,7 +105,7 @@ class IndexedTable:
 
     def restore(self, doc_id: str, text: str | None) -> None:
         """Put back a document's earlier text, or remove it when ``text`` is ``None``."""
-        self.replace(doc_id, None if text is None else json.loads(text))
+        self.replace(doc_id, None if text is None else _parse(text))
 
     def replace(self, doc_id: str, row: dict[str, Any] | None) -> None:
         """Set a document to ``row`` (as read from a journal) in its place, or remove it when ``None``."""
