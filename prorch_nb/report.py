@@ -103,6 +103,11 @@ class TickReport:
         return "\n".join(lines)
 
 
+#: Why :meth:`~prorch_nb.orchestrator.orchestrator.Orchestrator.run_until_done` stopped
+#: when it left no pipeline pending.
+NOTHING_PENDING = "no pipeline is pending"
+
+
 @dataclass
 class RunReport:
     """``Orchestrator.run_until_done()``: every pass, and why it stopped."""

@@ -17,6 +17,7 @@ import prorch_nb
 from prorch_nb import Status, TinyDBRepository
 from prorch_nb.cli import main
 from prorch_nb.exceptions.exceptions import StepHookError
+from prorch_nb.repositories.database import Database
 from prorch_nb.store import Store
 from tests.pipelines import Approval, Broken, Simple
 
@@ -331,6 +332,37 @@ def test_run_loops_until_a_signal_stops_it(worker_db, signum):
     assert lines[-1].endswith(" stopped")
     assert len([line for line in lines if " ended (" in line]) == 2  # the first runs, then the later one
     assert "ValueError: disk full" in err and "Traceback" not in err
+
+
+def test_a_worker_folds_the_journal_when_nothing_is_pending_not_while_runs_wait(tmp_path):
+    db = tmp_path / "wait.json"
+    run = Approval(repository_class=TinyDBRepository.at(db))
+    run.start()  # its second step now waits for an approval that never comes in the worker
+    Database.at(db).fold_journal()
+    rewritten = db.stat().st_ino  # a fold writes a new file
+
+    def checks() -> int:
+        return Store(TinyDBRepository.at(db)).steps_of(run.uuid)[1].metadata.get("checks", 0)
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "prorch_nb", "run", "--db", str(db), "--module", "tests.pipelines", "--interval", ".05"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: checks() >= 10)  # ten rounds over a waiting run: commits, but no fold
+        assert db.stat().st_ino == rewritten and Path(f"{db}.journal").exists()
+        run.cancel("no approval")
+        wait_for(lambda: not Path(f"{db}.journal").exists())  # nothing pending: folded
+        assert db.stat().st_ino != rewritten
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
 
 
 HANGING_MODULE = """

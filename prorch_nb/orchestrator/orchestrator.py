@@ -10,7 +10,7 @@ from prorch_nb.dataclasses.orchestrator import OrchestratorConfig
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.display import RichDisplay
 from prorch_nb.pipeline.tick import run_tick
-from prorch_nb.report import RunReport, TickError, TickReport
+from prorch_nb.report import NOTHING_PENDING, RunReport, TickError, TickReport
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
@@ -77,7 +77,7 @@ class Orchestrator(RichDisplay):
                 return run
             report = self.execute_pipelines()
             if not report.outcomes and not report.errors:
-                run.stopped_because = "no pipeline is pending"
+                run.stopped_because = NOTHING_PENDING
                 return run
             run.ticks.append(report)
             if on_tick:
