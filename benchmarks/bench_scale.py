@@ -24,6 +24,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench_vs_prorch import define_workload, load_api
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STORES = ("tinydb", "memory")
 PHASES = ("create", "start", "run", "total")
@@ -36,35 +38,10 @@ STORE_LIMIT = 3.0
 
 def run_workload(store_name: str, count: int, trace: bool) -> dict[str, float | int | str]:
     """Create, start and run ``count`` three-step pipelines; phase times and memory."""
-    from prorch_nb import (
-        InMemoryRepository,
-        OnContinueMixin,
-        OnStartMixin,
-        Orchestrator,
-        OrchestratorConfig,
-        Pipeline,
-        Status,
-        Step,
-        TinyDBRepository,
-        register_pipeline,
-        register_step,
-    )
+    from prorch_nb import InMemoryRepository, Orchestrator, OrchestratorConfig, Status, TinyDBRepository
     from prorch_nb.store import Store
 
-    @register_step
-    class Work(OnStartMixin, OnContinueMixin, Step):
-        name = "Work"
-
-        def on_start(self) -> None:
-            pass
-
-        def on_continue(self) -> None:
-            self.finish()
-
-    @register_pipeline
-    class ThreeSteps(Pipeline):
-        name = "ThreeSteps"
-        steps = [Work, Work, Work]
+    ThreeSteps = define_workload(load_api("prorch_nb"))  # the workload of bench_vs_prorch.py
 
     if store_name == "tinydb":
         repository: type = TinyDBRepository.at(Path.cwd() / "database.json")
