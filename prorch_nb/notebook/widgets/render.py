@@ -15,6 +15,7 @@ import graphviz
 import pandas as pd
 
 from prorch_nb.display import pipeline_repr
+from prorch_nb.notebook.frame_style import ESCAPE
 from prorch_nb.notebook.frames import pipelines_frame, steps_frame, styled, summary
 from prorch_nb.notebook.jupyter import fallback_html
 from prorch_nb.notebook.timeline import format_duration
@@ -164,10 +165,10 @@ def _table(frame: pd.DataFrame, css: str) -> str:
     times = [column for column in ("started", "ended", "created") if column in frame]
     plain = [column for column in frame if column not in {"status", "run", "duration", *times}]
     styler: Styler = styled(frame).hide(axis="index").set_table_attributes(f"class='{css}'")
-    styler = styler.format(na_rep="", subset=plain).format(_time, subset=times, na_rep="—")
+    styler = styler.format(na_rep="", subset=plain, escape=ESCAPE).format(_time, subset=times, na_rep="—")
     styler = styler.format(_duration, subset=["duration"], na_rep="—")
     if "run" in frame:
-        styler = styler.format(lambda uuid: uuid[:8], subset=["run"])
+        styler = styler.format(lambda uuid: html.escape(uuid[:8]), subset=["run"])
     return styler.to_html()
 
 
