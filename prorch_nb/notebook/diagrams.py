@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ TRAVERSED = style_of(Status.FINISHED).border
 #: How a step an ended run never reached looks: hollow, dotted, grey text.
 INACTIVE = StatusStyle("transparent", MUTED, MUTED, _CREATED.glyph, "dotted", _CREATED.shape)
 FONT = "Helvetica,Arial,sans-serif"
+#: What dot cannot take in a string: lone surrogates, control characters but newline and tab.
+_UNDRAWABLE = re.compile(r"[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f]")
 
 
 def definition_graph(pipeline_class: type[Pipeline], direction: str = "LR") -> graphviz.Digraph:
@@ -62,7 +65,7 @@ def definition_graph(pipeline_class: type[Pipeline], direction: str = "LR") -> g
         graph.node(
             _node_id(index),
             _label(f"{index + 1}. {step_class.name}", _hooks(step_class), bold=False),
-            tooltip=graphviz.escape(tooltip),
+            tooltip=_tooltip(tooltip),
             fillcolor=_CREATED.fill,
             color=MUTED,
             fontcolor=_CREATED.font,
@@ -91,7 +94,7 @@ def run_graph(pipeline: Pipeline, direction: str = "LR") -> graphviz.Digraph:
         graph.node(
             _node_id(index),
             _label(f"{index + 1}. {step.name}", f"{look.glyph} {state}", bold=is_current),
-            tooltip=graphviz.escape(step_tooltip(step, index, len(steps))),
+            tooltip=_tooltip(step_tooltip(step, index, len(steps))),
             fillcolor=look.fill,
             color=look.border,
             fontcolor=look.font,
@@ -113,7 +116,7 @@ def check_direction(direction: str) -> str:
 
 def _new_graph(name: str, direction: str, label: str) -> graphviz.Digraph:
     return graphviz.Digraph(
-        name=name,
+        name=graphviz.escape(_drawable(name)),
         graph_attr={
             "rankdir": check_direction(direction),
             "label": label,
@@ -143,8 +146,27 @@ def _hooks(step_class: type) -> str:
 
 
 def _label(first: str, second: str, *, bold: bool) -> str:
-    name = f"<b>{html.escape(first)}</b>" if bold else html.escape(first)
-    return f'<{name}<br/><font point-size="10">{html.escape(second)}</font>>'
+    name = f"<b>{_html(first)}</b>" if bold else _html(first)
+    return f'<{name}<br/><font point-size="10">{_html(second)}</font>>'
+
+
+def _html(text: str) -> str:
+    """Text for an HTML-like label: drawable, then escaped."""
+    return html.escape(_drawable(text))
+
+
+def _tooltip(text: str) -> str:
+    """Text for a tooltip (an escString): drawable, backslashes kept as they are."""
+    return graphviz.escape(_drawable(text))
+
+
+def _drawable(text: str) -> str:
+    r"""``text`` as dot can read it: lone surrogates and control characters but newline and tab as U+FFFD.
+
+    A name read from a JSON file may hold any of them (``"\udcff"``); dot would refuse
+    the whole diagram, or the text could not be encoded for it at all.
+    """
+    return _UNDRAWABLE.sub("\ufffd", text)
 
 
 def _edge_look(traversed: bool) -> dict[str, str]:
@@ -189,11 +211,11 @@ def _legend(shown: list[str]) -> list[tuple[StatusStyle, str, int]]:
 
 def _title(name: str, detail: str, legend: list[tuple[StatusStyle, str, int]]) -> str:
     """An HTML-like graph label: the name and ``detail`` on a line, the legend under it."""
-    heading = f'<b>{html.escape(name)}</b>  <font point-size="11">{html.escape(detail)}</font>'
+    heading = f'<b>{_html(name)}</b>  <font point-size="11">{_html(detail)}</font>'
     rows = f'<tr><td align="left">{heading}</td></tr>'
     cells = "".join(
         f'<td bgcolor="{look.fill}" color="{look.border}" border="1"><font color="{look.font}" point-size="10">'
-        f"{html.escape(look.glyph)} {html.escape(word)} {count}</font></td>"
+        f"{_html(look.glyph)} {_html(word)} {count}</font></td>"
         for look, word, count in legend
     )
     if cells:
