@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 
 from prorch_nb import InMemoryRepository, Metadata, Status, TinyDBRepository
-from prorch_nb.exceptions.exceptions import InvalidRecordError, RecordNotFoundError, StepHookError
+from prorch_nb.exceptions.exceptions import RecordNotFoundError, StepHookError
 from prorch_nb.notebook.frames import (
     JOINED_COLUMNS,
     PIPELINE_COLUMNS,
     STEP_COLUMNS,
     TIMELINE_COLUMNS,
+    MalformedRecordWarning,
     pipelines_frame,
     steps_frame,
     steps_with_pipelines,
@@ -338,35 +339,41 @@ def good_step(uuid="s-1", **fields):
 @pytest.mark.parametrize(
     ("pipelines", "steps", "make_frame", "message"),
     [
-        ([{"uuid": "p-bad", "name": "Simple"}], [], pipelines_frame, r"pipeline record 'p-bad': 'status' must be"),
-        ([good_pipeline(status="running")], [], summary, r"'p-1': 'status' must be one of created.*got 'running'"),
-        ([good_pipeline(metadata=["x"])], [], pipelines_frame, r"'p-1': 'metadata' must be a dict"),
-        ([good_pipeline(), good_pipeline()], [], pipelines_frame, r"'p-1': 'uuid' must be unique"),
+        ([{"uuid": "p-bad", "name": "Simple"}], [], pipelines_frame, r"pipeline record #1 \(uuid 'p-bad'\): 'status'"),
+        ([good_pipeline(status="running")], [], summary, r"'p-1'\): 'status' must be one of created.*got 'running'"),
+        ([good_pipeline(metadata=["x"])], [], pipelines_frame, r"'p-1'\): 'metadata' must be a dict"),
+        (
+            [good_pipeline(), good_pipeline()],
+            [],
+            pipelines_frame,
+            r"#2 \(uuid 'p-1'\): 'uuid' must be unique; record #1 ",
+        ),
         (
             [good_pipeline()],
             [good_step(position="first")],
             steps_frame,
-            r"step record 's-1': 'position' must be an int",
+            r"step record #1 \(uuid 's-1'\): 'position' must be an int",
         ),
-        ([good_pipeline()], [good_step(created_at="yesterday")], steps_frame, r"'s-1': 'created_at' must be an ISO"),
+        ([good_pipeline()], [good_step(created_at="yesterday")], steps_frame, r"'s-1'\): 'created_at' must be an ISO"),
         (
             [good_pipeline()],
             [good_step(), good_step("s-2", history=[{"status": C, "at": "soon"}])],
             steps_with_pipelines,
-            r"step record 's-2': history 'at' must be an ISO-8601 time, got 'soon'",
+            r"step record #2 \(uuid 's-2'\): history 'at' must be an ISO-8601 time, got 'soon'",
         ),
-        ([good_pipeline()], [good_step(history=["created"])], timeline, r"'s-1': 'history' entries must be dicts"),
-        ([good_pipeline()], [{"name": "Quick", "status": C}], steps_frame, r"step record #0 \(no uuid\): 'uuid'"),
+        ([good_pipeline()], [good_step(history=["created"])], timeline, r"'s-1'\): 'history' entries must be dicts"),
+        ([good_pipeline()], [{"name": "Quick", "status": C}], steps_frame, r"step record #1 \(no uuid\): 'uuid'"),
         (
             [good_pipeline("p-1", name=None), good_pipeline("p-2", name=3)],
             [],
             pipelines_frame,
-            r"'p-1': 'name' must be a string, got None \(and 1 more pipeline record\)",
+            r"skipped 2 malformed records in \w+:\n  pipeline record #1 \(uuid 'p-1'\): 'name' must be a string, got "
+            r"None\n  pipeline record #2 \(uuid 'p-2'\): 'name' must be a string, got 3$",
         ),
     ],
 )
-def test_a_malformed_record_raises_naming_it(pipelines, steps, make_frame, message):
-    with pytest.raises(InvalidRecordError, match=message):
+def test_a_malformed_record_is_left_out_with_a_warning_naming_it(pipelines, steps, make_frame, message):
+    with pytest.warns(MalformedRecordWarning, match=message):
         make_frame(memory_with(pipelines, steps))
 
 

@@ -1,8 +1,9 @@
 """Typed pandas columns from the raw record dicts of one table, checked on the way in.
 
 Every frame is built here from the dicts a repository returns, a column at a time,
-never through per-row record objects. A record the frames cannot represent raises
-:class:`~prorch_nb.exceptions.exceptions.InvalidRecordError` naming it.
+never through per-row record objects. Reading a column the frames cannot represent raises
+:class:`MalformedRows`, describing every record with that problem (for the reader to
+leave them out and build the frame again).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from prorch_nb.exceptions.exceptions import InvalidRecordError
+from prorch_nb.display import MalformedRecord, all_records, invalid
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.utils.constants import Status
 
@@ -27,15 +28,6 @@ DURATION = np.dtype("timedelta64[us]")
 POSITION = pd.Int64Dtype()
 COUNT = np.dtype("int64")
 
-#: Indices of records (a value's record, or the records with a problem).
-Rows = Sequence[int] | np.ndarray
-
-
-def read_all(table: Any) -> list[Any]:
-    """Every raw record of a repository instance (its ``all()``, or a search per status)."""
-    found = table.all() if hasattr(table, "all") else IRepository.all(table)
-    return list(found or [])
-
 
 def read_steps(table: Any) -> list[Any]:
     """Every raw step record, steps without a ``position`` in storage order per pipeline.
@@ -44,7 +36,7 @@ def read_steps(table: Any) -> list[Any]:
     steps (they have no position); their pipelines' steps are read again with one
     ``search`` per pipeline, which returns them in storage order.
     """
-    records = read_all(table)
+    records = all_records(table)
     if getattr(type(table), "all", IRepository.all) is not IRepository.all:
         return records
     unordered = dict.fromkeys(
@@ -61,13 +53,27 @@ def _pipeline_of(record: Any) -> str | None:
     return uuid if isinstance(uuid, str) else None
 
 
-class Records:
-    """The raw records of one table (``kind`` is ``"pipeline"`` or ``"step"``)."""
+class MalformedRows(Exception):
+    """Records of one table that a column of a frame cannot represent."""
 
-    def __init__(self, kind: str, records: Sequence[Any]) -> None:
+    def __init__(self, kind: str, records: list[MalformedRecord]) -> None:
+        super().__init__("; ".join(map(str, records)))
+        self.kind = kind
+        self.records = records
+
+
+class Records:
+    """The raw records of one table (``kind`` is ``"pipeline"`` or ``"step"``).
+
+    ``numbers`` are the records' places in the table as read, from 1 (default: their
+    places in ``records``), used to name them.
+    """
+
+    def __init__(self, kind: str, records: Sequence[Any], numbers: Sequence[int] | None = None) -> None:
         self.kind = kind
         self.records = list(records)
-        self._check(self.records, _is_mapping, "must be a dict", fast=(dict,))
+        self.numbers = list(numbers) if numbers is not None else None
+        self._check(self.records, _is_mapping, "a record must be a dict", fast=(dict,))
 
     def __len__(self) -> int:
         return len(self.records)
@@ -76,10 +82,25 @@ class Records:
         """The raw values of ``field`` (``None`` where a record lacks it)."""
         return [record.get(field) for record in self.records]
 
+    def identity(self) -> dict[str, pd.Series]:
+        """What every frame needs of a record: ``uuid`` (unique), ``pipeline_uuid`` (steps), ``name``, ``status``.
+
+        So a record lacking one of them is left out of every frame that reads its table.
+        """
+        uuids = self.strings("uuid")
+        self.check_unique(uuids)
+        parents = {"pipeline_uuid": self.strings("pipeline_uuid")} if self.kind == "step" else {}
+        return {"uuid": uuids, **parents, "name": self.strings("name"), "status": self.statuses()}
+
     def strings(self, field: str) -> pd.Series:
         """``field``, which every record must have as a string, as a string column."""
         values = self.values(field)
         self._check(values, lambda value: isinstance(value, str), f"{field!r} must be a string", fast=(str,))
+        return pd.Series(values, dtype=STRING)
+
+    def optional_strings(self, values: list[Any], what: str) -> pd.Series:
+        """``values`` (one per record, read from its fields) as a string column; ``None`` is missing."""
+        self._check(values, _is_optional_string, f"{what} must be a string or missing", fast=(str, NoneType))
         return pd.Series(values, dtype=STRING)
 
     def statuses(self) -> pd.Series:
@@ -134,10 +155,18 @@ class Records:
         )
 
     def check_unique(self, uuids: pd.Series) -> None:
-        """Raise if two records share a uuid (joins and step order rely on unique ones)."""
+        """Raise for each record whose uuid an earlier one has (joins and step order rely on unique ones)."""
         duplicated = np.flatnonzero(uuids.duplicated(keep="first").to_numpy())
         if len(duplicated):
-            self._raise(duplicated, "'uuid' must be unique; an earlier record has it too")
+            first: dict[str, int] = {}
+            for row, uuid in enumerate(uuids):
+                first.setdefault(uuid, row)
+            self._raise(
+                [
+                    (row, f"'uuid' must be unique; record #{self._number(first[uuids.iloc[row]])} has it too")
+                    for row in duplicated
+                ]
+            )
 
     def _parse_times(self, values: list[Any], rows: np.ndarray | None, what: str) -> pd.Series:
         """Parse ISO-8601 ``values``; ``rows`` maps each value to its record (default: one each)."""
@@ -146,8 +175,8 @@ class Records:
         parsed = pd.Series(pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce"), dtype=TIMESTAMP)
         unreadable = np.flatnonzero(parsed.isna().to_numpy() & pd.notna(texts))
         if len(unreadable):
-            problem = f"{what} must be an ISO-8601 time, got {values[unreadable[0]]!r:.80}"
-            self._raise(unreadable if rows is None else rows[unreadable], problem)
+            problem = f"{what} must be an ISO-8601 time"
+            self._raise([(self._row(index, rows), invalid(problem, values[index])) for index in unreadable])
         return parsed
 
     def _check(
@@ -159,7 +188,7 @@ class Records:
         *,
         fast: tuple[type, ...] = (),
     ) -> None:
-        """Raise naming the record of the first value failing ``is_valid``.
+        """Raise naming every record with a value failing ``is_valid``.
 
         Values whose exact type is in ``fast`` are known to be valid, so the common case
         is one pass in C. ``rows`` maps each value to its record (default: one each).
@@ -168,17 +197,25 @@ class Records:
             return
         bad = [index for index, value in enumerate(values) if not is_valid(value)]
         if bad:
-            records = bad if rows is None else [int(rows[index]) for index in bad]
-            self._raise(records, f"{problem}, got {values[bad[0]]!r:.80}")
+            self._raise([(self._row(index, rows), invalid(problem, values[index])) for index in bad])
 
-    def _raise(self, rows: Rows, problem: str) -> NoReturn:
-        first = int(rows[0])
-        record = self.records[first]
-        uuid = record.get("uuid") if isinstance(record, Mapping) else None
-        name = f"{self.kind} record {uuid!r}" if isinstance(uuid, str) else f"{self.kind} record #{first} (no uuid)"
-        others = len(set(map(int, rows))) - 1
-        more = f" (and {others} more {self.kind} record{'s' if others > 1 else ''})" if others else ""
-        raise InvalidRecordError(f"{name}: {problem}{more}")
+    def _raise(self, problems: Sequence[tuple[int, str]]) -> NoReturn:
+        """Raise :class:`MalformedRows` for ``(row, problem)`` pairs (the first problem of each row)."""
+        first: dict[int, str] = {}
+        for row, problem in problems:
+            first.setdefault(row, problem)
+        described = [
+            MalformedRecord.of(self.kind, self._number(row), self.records[row], problem)
+            for row, problem in first.items()
+        ]
+        raise MalformedRows(self.kind, described)
+
+    def _number(self, row: int) -> int:
+        return self.numbers[row] if self.numbers is not None else row + 1
+
+    @staticmethod
+    def _row(index: int, rows: np.ndarray | None) -> int:
+        return index if rows is None else int(rows[index])
 
 
 def _is_mapping(value: Any) -> bool:

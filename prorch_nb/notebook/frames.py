@@ -15,10 +15,12 @@ durations ``timedelta64[us]``, positions ``Int64`` and text the ``string`` dtype
 Times come from each record's status history: ``started_at`` is its entry into
 ``pending``, ``ended_at`` its entry into an ended status, ``duration`` the time between
 (``NaT`` until both happened) and ``by`` who ended it (``engine``, ``step``, ``error``,
-``hand``). A record the frames cannot represent (not a dict, a missing uuid, name or
-status, an unknown status, an unreadable time, a duplicated uuid) raises
-:class:`~prorch_nb.exceptions.exceptions.InvalidRecordError` naming the record.
-:func:`styled` paints the statuses of any of these frames with the shared palette.
+``hand``). A record a frame cannot represent (not a dict, a missing uuid, name or
+status, an unknown status, an unreadable time, a uuid an earlier record has) is left
+out of it and reported: one :class:`MalformedRecordWarning` naming the repository and
+each record, or a call of ``on_malformed(records)`` when a function is given one.
+:func:`styled` paints the statuses of any of these frames with the shared palette and
+escapes their text for HTML.
 
 >>> import prorch_nb as pn
 >>> empty = steps_frame(pn.InMemoryRepository.fresh())
@@ -35,18 +37,9 @@ import pandas as pd
 
 from prorch_nb.exceptions.exceptions import RecordNotFoundError
 from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.notebook._records import (
-    COUNT,
-    DURATION,
-    POSITION,
-    STATUS,
-    STRING,
-    TIMESTAMP,
-    Records,
-    read_all,
-    read_steps,
-)
+from prorch_nb.notebook._records import COUNT, DURATION, POSITION, STATUS, STRING, TIMESTAMP, Records
 from prorch_nb.notebook.frame_style import styled
+from prorch_nb.notebook.malformed import MalformedRecordWarning, OnMalformed, Reading
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
@@ -55,6 +48,7 @@ __all__ = [
     "PIPELINE_COLUMNS",
     "STEP_COLUMNS",
     "TIMELINE_COLUMNS",
+    "MalformedRecordWarning",
     "pipelines_frame",
     "steps_frame",
     "steps_with_pipelines",
@@ -120,7 +114,9 @@ TIMELINE_COLUMNS: dict[str, Any] = {
 }
 
 
-def pipelines_frame(source: Source, *, flatten_metadata: bool = False) -> pd.DataFrame:
+def pipelines_frame(
+    source: Source, *, flatten_metadata: bool = False, on_malformed: OnMalformed | None = None
+) -> pd.DataFrame:
     """One row per pipeline, oldest first (storage order for records without ``created_at``).
 
     ``current_step`` is the uuid from the pipeline's metadata; ``steps`` counts its steps
@@ -128,47 +124,82 @@ def pipelines_frame(source: Source, *, flatten_metadata: bool = False) -> pd.Dat
     of ``metadata`` and ``context`` as ``metadata.<key>`` / ``context.<key>`` columns
     (nested dicts flattened with dots, dtypes inferred).
     """
-    store = _store(source)
-    pipelines = _pipelines(store)
-    frame = _pipeline_columns(pipelines)
-    counts = _step_counts(_steps(store), frame["uuid"])
-    frame["steps"] = counts.sum(axis=1)
-    for code, status in enumerate(Status.ALL):
-        frame[f"steps_{status}"] = counts[:, code]
-    if flatten_metadata:
-        frame = _with_flattened(frame, pipelines, ("metadata", "context"))
-    return _in_creation_order(frame).reset_index(drop=True)
+    return _reading(source, on_malformed).build(lambda reading: _pipeline_table(reading, flatten_metadata))
 
 
-def steps_frame(source: Source, *, flatten_metadata: bool = False) -> pd.DataFrame:
+def steps_frame(
+    source: Source, *, flatten_metadata: bool = False, on_malformed: OnMalformed | None = None
+) -> pd.DataFrame:
     """One row per step, by pipeline (oldest first) then position.
 
     Steps of prorch 1.0.1, which have no position, keep their storage order; steps whose
     pipeline is missing come last. ``error_type``/``error_message`` describe the
     exception that failed a step. ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
     """
-    store = _store(source)
-    return _step_table(_steps(store), _creation_order(_pipelines(store)), flatten_metadata)
+    return _reading(source, on_malformed).build(
+        lambda reading: _step_table(
+            reading.records("step"), _creation_order(reading.records("pipeline")), flatten_metadata
+        )
+    )
 
 
-def steps_with_pipelines(source: Source) -> pd.DataFrame:
+def steps_with_pipelines(source: Source, *, on_malformed: OnMalformed | None = None) -> pd.DataFrame:
     """:func:`steps_frame` joined with each step's pipeline.
 
     Adds ``pipeline_name``, ``pipeline_status``, ``pipeline_created_at`` and
     ``pipeline_ended_at`` after ``pipeline_uuid`` (missing for a step whose pipeline is gone).
     """
-    return _joined(_store(source))
+    return _reading(source, on_malformed).build(_joined)
 
 
-def summary(source: Source) -> pd.DataFrame:
+def summary(source: Source, *, on_malformed: OnMalformed | None = None) -> pd.DataFrame:
     """Pipelines per name (rows, sorted) and status (a column each, in order) plus ``total``.
 
     >>> import prorch_nb as pn
     >>> list(summary(pn.InMemoryRepository.fresh()).columns)
     ['created', 'pending', 'finished', 'failed', 'cancelled', 'total']
     """
-    pipelines = _pipelines(_store(source))
-    grouped = pd.DataFrame({"name": pipelines.strings("name"), "status": pipelines.statuses()})
+    return _reading(source, on_malformed).build(_summary)
+
+
+def timeline(
+    source: Source, pipeline_uuid: str | None = None, *, on_malformed: OnMalformed | None = None
+) -> pd.DataFrame:
+    """Started steps (of one pipeline, or all) as ``start``, ``end`` and ``duration``, by start.
+
+    ``start`` is the step's entry into ``pending``, ``end`` into an ended status (``NaT``
+    while it runs). Steps never started are left out. An unknown ``pipeline_uuid`` raises
+    :class:`~prorch_nb.exceptions.exceptions.RecordNotFoundError`.
+    """
+    reading = _reading(source, on_malformed)
+    if pipeline_uuid is not None and not reading.store.pipelines.get(pipeline_uuid):
+        raise RecordNotFoundError(f"no pipeline record with uuid {pipeline_uuid!r}")
+    return reading.build(lambda reading: _timeline(reading, pipeline_uuid))
+
+
+# Building blocks -----------------------------------------------------------------------
+
+
+def _reading(source: Source, on_malformed: OnMalformed | None) -> Reading:
+    return Reading(source if isinstance(source, Store) else Store(source), on_malformed)
+
+
+def _pipeline_table(reading: Reading, flatten: bool) -> pd.DataFrame:
+    pipelines = reading.records("pipeline")
+    frame = _pipeline_columns(pipelines)
+    counts = _step_counts(reading.records("step"), frame["uuid"])
+    frame["steps"] = counts.sum(axis=1)
+    for code, status in enumerate(Status.ALL):
+        frame[f"steps_{status}"] = counts[:, code]
+    if flatten:
+        frame = _with_flattened(frame, pipelines, ("metadata", "context"))
+    return _in_creation_order(frame).reset_index(drop=True)
+
+
+def _summary(reading: Reading) -> pd.DataFrame:
+    pipelines = reading.records("pipeline")
+    identity = pipelines.identity()
+    grouped = pd.DataFrame({"name": identity["name"], "status": identity["status"]})
     counts = grouped.groupby(["name", "status"], observed=False).size().unstack("status", fill_value=0)
     counts = counts.reindex(columns=list(Status.ALL), fill_value=0).astype(COUNT)
     counts.columns = pd.Index(Status.ALL, dtype=STRING, name="status")
@@ -176,42 +207,18 @@ def summary(source: Source) -> pd.DataFrame:
     return counts
 
 
-def timeline(source: Source, pipeline_uuid: str | None = None) -> pd.DataFrame:
-    """Started steps (of one pipeline, or all) as ``start``, ``end`` and ``duration``, by start.
-
-    ``start`` is the step's entry into ``pending``, ``end`` into an ended status (``NaT``
-    while it runs). Steps never started are left out. An unknown ``pipeline_uuid`` raises
-    :class:`~prorch_nb.exceptions.exceptions.RecordNotFoundError`.
-    """
-    store = _store(source)
-    if pipeline_uuid is not None and not store.pipelines.get(pipeline_uuid):
-        raise RecordNotFoundError(f"no pipeline record with uuid {pipeline_uuid!r}")
-    joined = _joined(store)
+def _timeline(reading: Reading, pipeline_uuid: str | None) -> pd.DataFrame:
+    joined = _joined(reading)
     if pipeline_uuid is not None:
         joined = joined[joined["pipeline_uuid"] == pipeline_uuid]
     started = joined[joined["started_at"].notna()].rename(columns={"started_at": "start", "ended_at": "end"})
     return started.sort_values("start", kind="stable").loc[:, list(TIMELINE_COLUMNS)].reset_index(drop=True)
 
 
-# Building blocks -----------------------------------------------------------------------
-
-
-def _store(source: Source) -> Store:
-    return source if isinstance(source, Store) else Store(source)
-
-
-def _pipelines(store: Store) -> Records:
-    return Records("pipeline", read_all(store.pipelines))
-
-
-def _steps(store: Store) -> Records:
-    return Records("step", read_steps(store.steps))
-
-
-def _joined(store: Store) -> pd.DataFrame:
+def _joined(reading: Reading) -> pd.DataFrame:
     """Every step with the columns of its pipeline (``pipeline_<name>``) after ``pipeline_uuid``."""
-    pipeline_table = _pipeline_columns(_pipelines(store))
-    steps = _step_table(_steps(store), pd.Index(_in_creation_order(pipeline_table)["uuid"]), flatten=False)
+    pipeline_table = _pipeline_columns(reading.records("pipeline"))
+    steps = _step_table(reading.records("step"), pd.Index(_in_creation_order(pipeline_table)["uuid"]), flatten=False)
     by_uuid = pipeline_table.set_index("uuid").loc[:, list(JOINED_PIPELINE_COLUMNS)]
     joined = by_uuid.reindex(pd.Index(steps["pipeline_uuid"])).add_prefix("pipeline_")
     joined.index = steps.index
@@ -221,15 +228,11 @@ def _joined(store: Store) -> pd.DataFrame:
 
 def _pipeline_columns(pipelines: Records) -> pd.DataFrame:
     """The record columns of every pipeline, in storage order."""
-    uuids = pipelines.strings("uuid")
-    pipelines.check_unique(uuids)
     current = [metadata.get("current_step") for metadata in pipelines.dicts("metadata")]
     columns = pd.DataFrame(
         {
-            "uuid": uuids,
-            "name": pipelines.strings("name"),
-            "status": pipelines.statuses(),
-            "current_step": pd.Series(current, dtype=STRING),
+            **pipelines.identity(),
+            "current_step": pipelines.optional_strings(current, "'current_step' of 'metadata'"),
             "created_at": pipelines.timestamps("created_at"),
             "updated_at": pipelines.timestamps("updated_at"),
         }
@@ -242,17 +245,16 @@ def _in_creation_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _creation_order(pipelines: Records) -> pd.Index:
-    """Pipeline uuids, oldest first, reading only ``uuid`` and ``created_at``."""
-    uuids = pipelines.strings("uuid")
-    pipelines.check_unique(uuids)
-    frame = pd.DataFrame({"uuid": uuids, "created_at": pipelines.timestamps("created_at")})
+    """Pipeline uuids, oldest first, reading only their identity and ``created_at``."""
+    frame = pd.DataFrame({"uuid": pipelines.identity()["uuid"], "created_at": pipelines.timestamps("created_at")})
     return pd.Index(_in_creation_order(frame)["uuid"])
 
 
 def _step_counts(steps: Records, pipeline_uuids: pd.Series) -> np.ndarray:
     """Steps per pipeline (rows, as ``pipeline_uuids``) and status (columns, in order)."""
-    rows = pd.Index(pipeline_uuids).get_indexer(steps.strings("pipeline_uuid"))
-    codes = steps.statuses().cat.codes.to_numpy()
+    identity = steps.identity()
+    rows = pd.Index(pipeline_uuids).get_indexer(identity["pipeline_uuid"])
+    codes = identity["status"].cat.codes.to_numpy()
     known = rows >= 0
     width = len(Status.ALL)
     flat = np.bincount(rows[known] * width + codes[known], minlength=len(pipeline_uuids) * width)
@@ -261,16 +263,15 @@ def _step_counts(steps: Records, pipeline_uuids: pd.Series) -> np.ndarray:
 
 def _step_table(steps: Records, pipeline_order: pd.Index, flatten: bool) -> pd.DataFrame:
     """Every step, by its pipeline's place in ``pipeline_order`` (unknown last), then position."""
-    uuids = steps.strings("uuid")
-    steps.check_unique(uuids)
+    identity = steps.identity()
     errors = steps.dicts("error")
     columns = pd.DataFrame(
         {
-            "uuid": uuids,
-            "pipeline_uuid": steps.strings("pipeline_uuid"),
+            "uuid": identity["uuid"],
+            "pipeline_uuid": identity["pipeline_uuid"],
             "position": steps.integers("position"),
-            "name": steps.strings("name"),
-            "status": steps.statuses(),
+            "name": identity["name"],
+            "status": identity["status"],
             "created_at": steps.timestamps("created_at"),
             "updated_at": steps.timestamps("updated_at"),
         }
@@ -278,8 +279,8 @@ def _step_table(steps: Records, pipeline_order: pd.Index, flatten: bool) -> pd.D
     marks = steps.history_marks()
     error_columns = pd.DataFrame(
         {
-            "error_type": pd.Series([error.get("type") for error in errors], dtype=STRING),
-            "error_message": pd.Series([error.get("message") for error in errors], dtype=STRING),
+            f"error_{key}": steps.optional_strings([error.get(key) for error in errors], f"{key!r} of 'error'")
+            for key in ("type", "message")
         }
     )
     frame = pd.concat([columns, marks, error_columns], axis=1)
