@@ -206,7 +206,8 @@ class Dashboard(widgets.VBox):
 
     def read(self, keep: str | None = None) -> DashboardView:
         """Read the repository and render the header, summary, runs table and run choices."""
-        every = render.runs(self.repository_class)
+        skipped = render.Skipped(self.repository_class)
+        every = render.runs(self.repository_class, skipped)
         status = None if self.status_filter.value == ALL else self.status_filter.value
         matching = every if status is None else every[every["status"] == status]
         shown = matching.head(self.limit)
@@ -214,9 +215,10 @@ class Dashboard(widgets.VBox):
         pending = int((every["status"] == Status.PENDING).sum())
         listed = {keep, self.run_choice.value} - set(shown["uuid"]) - {None, ""}
         rows = [*shown.itertuples(), *every[every["uuid"].isin(listed)].itertuples()]
+        summary = render.summary_table(self.repository_class, skipped)
         return DashboardView(
-            header=f"<b>Dashboard</b> · {html.escape(name)} · {len(every)} runs, {pending} pending",
-            summary=render.summary_table(self.repository_class),
+            header=f"<b>Dashboard</b> · {html.escape(name)} · {len(every)} runs, {pending} pending{skipped.html()}",
+            summary=summary,
             runs=render.runs_table(shown, len(matching) - len(shown)),
             choices=((NO_RUN, ""), *((render.run_label(r.name, r.uuid, r.status), r.uuid) for r in rows)),
         )

@@ -111,13 +111,15 @@ class PipelinePanel(widgets.VBox):
         """Read the run and render its views (raises if the repository cannot be read)."""
         run = self.load()
         record, steps = read_run(run)
+        skipped = render.Skipped(self.repository_class)
+        table = render.steps_table(self.repository_class, self.pipeline_uuid, skipped)
         return RunView(
             record,
             steps,
             status=render.status_line(record, steps),
-            errors=render.step_errors(steps),
+            errors=render.step_errors(steps) + skipped.html(),
             diagram=render.diagram(run, self.direction),
-            table=render.steps_table(self.repository_class, self.pipeline_uuid),
+            table=table,
         )
 
     def refresh(self) -> None:

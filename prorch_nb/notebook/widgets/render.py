@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import graphviz
 import pandas as pd
 
-from prorch_nb.display import pipeline_repr
+from prorch_nb.display import MalformedRecord, pipeline_repr, repository_name
 from prorch_nb.notebook.frame_style import ESCAPE
 from prorch_nb.notebook.frames import pipelines_frame, steps_frame, styled, summary
 from prorch_nb.notebook.jupyter import fallback_html
+from prorch_nb.notebook.overview import skipped_html
 from prorch_nb.notebook.timeline import format_duration
 from prorch_nb.styles import style_of
 from prorch_nb.utils.constants import Status
@@ -119,25 +120,25 @@ def diagram(run: Pipeline, direction: str) -> str:
     return svg[svg.find("<svg") :]
 
 
-def steps_table(repository_class: type[IRepository], pipeline_uuid: str) -> str:
-    """The steps of one run as a table coloured by status."""
-    frame = steps_frame(repository_class)
+def steps_table(repository_class: type[IRepository], pipeline_uuid: str, skipped: Skipped) -> str:
+    """The steps of one run as a table coloured by status (records left out go to ``skipped``)."""
+    frame = steps_frame(repository_class, on_malformed=skipped)
     mine = frame.loc[frame["pipeline_uuid"] == pipeline_uuid, list(STEP_COLUMNS)]
     numbered = mine.assign(position=mine["position"] + 1)  # counted from 1, as in the diagram
     return _table(numbered.rename(columns=STEP_COLUMNS), "prorch-steps-table")
 
 
-def summary_table(repository_class: type[IRepository]) -> str:
-    """Runs per pipeline name and status."""
-    counts = summary(repository_class)
+def summary_table(repository_class: type[IRepository], skipped: Skipped) -> str:
+    """Runs per pipeline name and status (records left out go to ``skipped``)."""
+    counts = summary(repository_class, on_malformed=skipped)
     if counts.empty:
         return "<p class='prorch-empty'>No runs yet.</p>"
     return styled(counts).set_table_attributes("class='prorch-summary-table'").to_html()
 
 
-def runs(repository_class: type[IRepository]) -> pd.DataFrame:
+def runs(repository_class: type[IRepository], skipped: Skipped) -> pd.DataFrame:
     """Every run, newest first (:func:`~prorch_nb.notebook.frames.pipelines_frame` reversed)."""
-    return pipelines_frame(repository_class).iloc[::-1]
+    return pipelines_frame(repository_class, on_malformed=skipped).iloc[::-1]
 
 
 def runs_table(shown: pd.DataFrame, more: int) -> str:
@@ -158,6 +159,22 @@ def tick_report(report: TickReport) -> str:
         for e in report.errors
     )
     return f"<pre class='prorch-report-text'>{html.escape(str(report))}</pre>{errors}"
+
+
+class Skipped:
+    """The records the frames of one reading of a repository left out, each once: an ``on_malformed`` callback."""
+
+    def __init__(self, repository_class: type[IRepository]) -> None:
+        self.repository = repository_name(repository_class)
+        self._records: dict[tuple[str, int | None, str | None], MalformedRecord] = {}
+
+    def __call__(self, records: list[MalformedRecord]) -> None:
+        for record in records:
+            self._records.setdefault((record.kind, record.number, record.uuid), record)
+
+    def html(self) -> str:
+        """A note listing them (``""`` if there are none)."""
+        return skipped_html(self.repository, list(self._records.values()))
 
 
 def _table(frame: pd.DataFrame, css: str) -> str:
