@@ -1,0 +1,205 @@
+"""One malformed record breaks no view: frames, the overview, the dashboard and the run panel leave it out and say so.
+
+The database is a TinyDB file written by hand: two good runs of ``Simple`` (one started),
+and records a view cannot show, each named by its place in its table and its uuid.
+"""
+
+import json
+import warnings
+
+import pytest
+
+from prorch_nb import Orchestrator, OrchestratorConfig, TinyDBRepository, load_pipeline
+from prorch_nb.display import MalformedRecord
+from prorch_nb.notebook import Dashboard, PipelinePanel
+from prorch_nb.notebook.frames import (
+    MalformedRecordWarning,
+    pipelines_frame,
+    steps_frame,
+    steps_with_pipelines,
+    summary,
+    timeline,
+)
+from prorch_nb.notebook.jupyter import mimebundle
+from prorch_nb.notebook.overview import overview
+from tests.pipelines import Simple  # noqa: F401  (registers the pipeline the good runs are of)
+
+AT = "2026-01-01T00:00:0{}+00:00"
+
+
+def good_steps(pipeline_uuid, statuses):
+    names = ["Quick", "TwoPhase", "Quick"]
+    return [
+        {"uuid": f"{pipeline_uuid}-s{n}", "name": names[n], "pipeline_uuid": pipeline_uuid, "status": status}
+        | {"position": n, "metadata": {}, "history": [{"status": status, "at": AT.format(n)}]}
+        for n, status in enumerate(statuses)
+    ]
+
+
+def tinydb_file(path, pipelines, steps):
+    """A TinyDB file holding these records as they are, documents numbered from 1."""
+    tables = {"pipelines": pipelines, "pipeline_steps": steps}
+    document = {
+        table: {str(n): record for n, record in enumerate(records, start=1)} for table, records in tables.items()
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+GOOD = [
+    {
+        "uuid": "p-1",
+        "name": "Simple",
+        "status": "pending",
+        "metadata": {"current_step": "p-1-s0"},
+        "created_at": AT.format(0),
+    },
+    {"uuid": "p-2", "name": "Simple", "status": "created", "metadata": {}, "created_at": AT.format(1)},
+]
+#: (pipeline records, step records) in file order; the malformed ones at these places.
+PIPELINES = [
+    GOOD[0],
+    {"name": "NoUuid", "status": "created", "metadata": {}},
+    {"uuid": "p-noname", "status": "created"},
+    {"uuid": "p-status", "name": "Simple", "status": 5},
+    GOOD[1],
+]
+STEPS = [
+    *good_steps("p-1", ["pending", "created", "created"]),
+    {"uuid": "s-orphan", "name": "Quick", "status": "created"},
+    *good_steps("p-2", ["created", "created", "created"]),
+    {"uuid": "s-nostatus", "name": "Quick", "pipeline_uuid": "p-1", "position": 7},
+]
+MALFORMED_PIPELINES = [
+    "pipeline record #2 (no uuid): 'uuid' must be a string, got None",
+    "pipeline record #3 (uuid 'p-noname'): 'name' must be a string, got None",
+    "pipeline record #4 (uuid 'p-status'): 'status' must be",
+]
+MALFORMED_STEPS = [
+    "step record #4 (uuid 's-orphan'): 'pipeline_uuid' must be a string, got None",
+    "step record #8 (uuid 's-nostatus'): 'status' must be",
+]
+
+
+@pytest.fixture
+def database(tmp_path):
+    return tinydb_file(tmp_path / "runs.json", PIPELINES, STEPS)
+
+
+@pytest.fixture
+def repository(database):
+    return TinyDBRepository.at(database)
+
+
+def described(records):
+    return [str(record) for record in records]
+
+
+def starts(texts, prefixes):
+    """Whether each of ``texts`` starts with its prefix."""
+    return len(texts) == len(prefixes) and all(t.startswith(p) for t, p in zip(texts, prefixes, strict=True))
+
+
+# Frames -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make_frame", "reported", "uuids"),
+    [
+        (pipelines_frame, MALFORMED_PIPELINES + MALFORMED_STEPS, ["p-1", "p-2"]),
+        (steps_frame, MALFORMED_PIPELINES + MALFORMED_STEPS, [s["uuid"] for s in STEPS if "s-" not in s["uuid"]]),
+        (steps_with_pipelines, MALFORMED_PIPELINES + MALFORMED_STEPS, None),
+        (summary, MALFORMED_PIPELINES, None),
+        (timeline, MALFORMED_PIPELINES + MALFORMED_STEPS, ["p-1-s0"]),
+    ],
+)
+def test_frames_leave_malformed_records_out_with_one_warning_naming_file_and_records(
+    database, repository, make_frame, reported, uuids
+):
+    with pytest.warns(MalformedRecordWarning) as caught:
+        frame = make_frame(repository)
+    [warning] = [w.message for w in caught if isinstance(w.message, MalformedRecordWarning)]
+    assert warning.repository == str(database)
+    assert starts(described(warning.records), reported)
+    lines = str(warning).splitlines()
+    assert lines[0] == f"skipped {len(reported)} malformed records in {database}:"
+    assert starts([line.strip() for line in lines[1:]], reported)
+    if uuids is not None:
+        assert frame["uuid"].tolist() == uuids
+    if make_frame is summary:
+        assert frame["total"].to_dict() == {"Simple": 2}
+    if make_frame is pipelines_frame:
+        assert frame["steps"].tolist() == [3, 3]  # the step without a status is not counted
+
+
+def test_on_malformed_gets_the_records_instead_of_a_warning(repository):
+    got = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MalformedRecordWarning)
+        frame = steps_with_pipelines(repository, on_malformed=got.append)
+    [records] = got
+    assert all(isinstance(record, MalformedRecord) for record in records)
+    assert starts(described(records), MALFORMED_PIPELINES + MALFORMED_STEPS)
+    assert frame["pipeline_name"].tolist() == ["Simple"] * 6
+
+
+def test_the_warning_can_be_made_an_error(repository):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MalformedRecordWarning)
+        with pytest.raises(MalformedRecordWarning, match="pipeline record #2 \\(no uuid\\)"):
+            pipelines_frame(repository)
+
+
+def test_a_second_record_with_a_uuid_is_left_out_naming_the_first(tmp_path):
+    path = tinydb_file(tmp_path / "twice.json", [GOOD[0], GOOD[1], {**GOOD[0], "name": "Again"}], [])
+    with pytest.warns(
+        MalformedRecordWarning, match=r"pipeline record #3 \(uuid 'p-1'\): 'uuid' must be unique; record #1"
+    ):
+        frame = pipelines_frame(TinyDBRepository.at(path))
+    assert frame["name"].tolist() == ["Simple", "Simple"]
+
+
+def test_many_malformed_records_are_counted_after_the_first_ten(tmp_path):
+    path = tinydb_file(tmp_path / "many.json", [GOOD[0], *({"name": f"N{n}"} for n in range(25))], [])
+    with pytest.warns(MalformedRecordWarning) as caught:
+        assert pipelines_frame(TinyDBRepository.at(path))["uuid"].tolist() == ["p-1"]
+    lines = str(caught[0].message).splitlines()
+    assert lines[0].startswith("skipped 25 malformed records in ") and lines[-1] == "  ... and 15 more"
+    assert len(caught[0].message.records) == 25 and len(lines) == 12
+
+
+# Overview, dashboard, run panel -------------------------------------------------------
+
+
+def test_overview_shows_the_good_runs_and_lists_the_malformed_records(repository):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MalformedRecordWarning)
+        shown = overview(repository)
+        page = mimebundle(Orchestrator(OrchestratorConfig(repository_class=repository)))["text/html"]
+    assert shown.total == 2 and [record.uuid for record, _ in shown.latest] == ["p-2", "p-1"]
+    assert [step.uuid for step in shown.latest[1][1]] == ["p-1-s0", "p-1-s1", "p-1-s2"]  # s-nostatus left out
+    expected = [*MALFORMED_PIPELINES, "step record (uuid 's-nostatus'): 'status' must be"]
+    assert starts(described(shown.skipped), expected)
+    text = shown.text().splitlines()
+    assert text[-5] == f"skipped 4 malformed records in {repository.__name__}:"
+    assert starts([line.strip() for line in text[-4:]], expected)
+    assert "prorch-nb-skipped" in page and "pipeline record #3 (uuid &#x27;p-noname&#x27;)" in page
+
+
+def test_dashboard_and_panel_show_the_good_runs_and_note_the_malformed_records(repository):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MalformedRecordWarning)
+        board = Dashboard(Orchestrator(OrchestratorConfig(repository_class=repository)))
+        panel = PipelinePanel(load_pipeline("p-2", repository))
+        broken = PipelinePanel(load_pipeline("p-1", repository))  # a step of its own is malformed
+    assert not board.errors_view.value and [uuid for _, uuid in board.run_choice.options] == ["", "p-2", "p-1"]
+    assert "2 runs, 1 pending" in board.header.value
+    assert "skipped 5 malformed records in" in board.header.value and "s-nostatus" in board.header.value
+    assert board.runs_view.value.count("<tr>") == 3  # the header and the two good runs
+    assert "skipped 5 malformed records in" in panel.errors_view.value and "s-orphan" in panel.errors_view.value
+    assert panel.table.value.count("Quick") == 2
+    assert "InvalidRecordError" in broken.errors_view.value and "s-nostatus" in broken.errors_view.value
+    page, text = board.snapshot()
+    assert "skipped 5 malformed records" in page and "skipped 4 malformed records" in text
+    for widget in (board, panel, broken):
+        widget.close()
