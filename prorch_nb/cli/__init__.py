@@ -17,7 +17,7 @@ from prorch_nb import __version__
 from prorch_nb.cli.database import CliError
 from prorch_nb.cli.demo import demo
 from prorch_nb.cli.status import status
-from prorch_nb.cli.terminal import Terminal, one_line
+from prorch_nb.cli.terminal import Terminal, one_line, replacing_unencodable
 from prorch_nb.cli.worker import run
 from prorch_nb.exceptions.exceptions import ProrchError
 
@@ -39,7 +39,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    What the output's encoding cannot show (a name with glyphs on an ASCII terminal, a
+    lone surrogate read from a JSON file) is written as ``?``: output never fails for it.
+    """
+    with replacing_unencodable(sys.stdout, sys.stderr):
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors

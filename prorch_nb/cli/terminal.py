@@ -1,9 +1,16 @@
-"""Text for a terminal: status marks, aligned tables, times and durations."""
+"""Text for a terminal: status marks, aligned tables, times and durations.
+
+Stored strings are user data: control characters in them are shown escaped, so that a
+name cannot move the cursor, clear the screen or break a table's alignment, and a
+character the output's encoding lacks is written as ``?`` instead of failing.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
@@ -14,6 +21,8 @@ from prorch_nb.styles import STYLES, style_of
 Cell = tuple[str, str]
 
 BOLD = "1"
+#: Control characters (C0, DEL, C1): shown as escapes such as ``\x1b``.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: Stand-ins for the status glyphs where the output cannot encode them.
 ASCII_GLYPHS = {"·": ".", "▶": ">", "✓": "+", "✗": "x", "⊘": "-", "?": "?"}
 
@@ -48,6 +57,7 @@ class Terminal:
 
     def table(self, rows: Sequence[Sequence[Cell]], indent: str = "") -> list[str]:
         """One line per row, columns left-aligned two spaces apart (every row has the same columns)."""
+        rows = [[(printable(text), sgr) for text, sgr in row] for row in rows]
         widths = [max(len(text) for text, _ in column) for column in zip(*rows, strict=True)]
         lines = []
         for row in rows:
@@ -95,7 +105,7 @@ def duration(start: str | None, end: str | None) -> str:
 def _parse(iso: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(iso) if iso else None
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 
@@ -106,8 +116,37 @@ def _xterm_colour(hex_colour: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` with every run of whitespace, newlines included, made one space."""
-    return " ".join(text.split())
+    """``text`` with every run of whitespace, newlines included, made one space; other controls escaped."""
+    return printable(" ".join(text.split()))
+
+
+def printable(text: str) -> str:
+    r"""``text`` with its control characters escaped.
+
+    >>> print(printable("red \x1b[31m, tab \t, line\nbreak"))
+    red \x1b[31m, tab \t, line\nbreak
+    """
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+@contextlib.contextmanager
+def replacing_unencodable(*streams: TextIO) -> Iterator[None]:
+    """While active, the ``streams`` that would raise on a character their encoding lacks write ``?``.
+
+    Streams with an error handler of their own (``surrogateescape`` under the C locale,
+    ``backslashreplace`` on stderr) keep it.
+    """
+    changed = []
+    for stream in streams:
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+            changed.append(stream)
+    try:
+        yield
+    finally:
+        for stream in changed:
+            with contextlib.suppress(OSError, ValueError):  # a closed or broken stream stays as it is
+                stream.reconfigure(errors="strict")
 
 
 def plural(count: int, noun: str, nouns: str = "") -> str:
