@@ -1,4 +1,8 @@
-"""``prorch-nb status``: every pipeline of a database and, under each, its steps."""
+"""``prorch-nb status``: every pipeline of a database and, under each, its steps.
+
+A record it cannot show (no uuid or name, a status that is not a string, a step without
+its pipeline's uuid, ...) is left out, and named at the end.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 from prorch_nb.cli.database import CliError, open_store
-from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, plural
+from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, plural, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
+from prorch_nb.display import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
+from prorch_nb.exceptions.exceptions import InvalidRecordError
+from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
@@ -18,15 +25,27 @@ DETAIL_COLOUR = "2"
 
 def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
     """The lines ``status`` prints for the database ``db`` (one pipeline if ``pipeline`` is a uuid prefix)."""
-    store = open_store(db)
-    records = store.all_pipelines()
+    store = _open(db)
+    records, skipped = checked_pipelines(all_records(store.pipelines))
+    records.sort(key=lambda record: record.created_at or "")
+    steps, malformed_steps = checked_steps(all_records(store.steps))
+    notes = [printable(line) for line in skipped_lines(str(db), [*skipped, *malformed_steps])]
     if pipeline is not None:
         records = [_select(records, pipeline, db)]
     if not records:
-        return [f"no pipelines in {db}"]
+        return [f"no pipelines in {db}", *notes]
     counts = Counter(record.status for record in records)
-    summary = ", ".join(f"{count} {name}" for name, count in counts.most_common())
-    return [f"{plural(len(records), 'pipeline')} in {db}: {summary}", "", *_table(store, records, terminal)]
+    summary = printable(", ".join(f"{count} {name}" for name, count in counts.most_common()))
+    table = _table(records, steps_by_pipeline(steps), terminal)
+    return [f"{plural(len(records), 'pipeline')} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
+
+
+def _open(db: Path) -> Store:
+    """The store of ``db``; a file that reads but holds malformed records opens too."""
+    try:
+        return open_store(db)
+    except InvalidRecordError:  # open_store converts every pipeline record; status leaves the malformed out
+        return Store(TinyDBRepository.at(db))
 
 
 def _select(records: list[PipelineData], prefix: str, db: Path) -> PipelineData:
@@ -39,13 +58,13 @@ def _select(records: list[PipelineData], prefix: str, db: Path) -> PipelineData:
     raise CliError(f"{prefix!r} matches {len(matches)} pipelines ({found}); give more of the uuid")
 
 
-def _table(store: Store, records: list[PipelineData], terminal: Terminal) -> list[str]:
+def _table(records: list[PipelineData], steps: dict[str, list[StepData]], terminal: Terminal) -> list[str]:
     """Pipeline rows aligned with each other, each followed by its step rows (aligned across pipelines)."""
-    steps = {record.uuid: store.steps_of(record.uuid) for record in records}
     pipeline_rows = [header("PIPELINE", "NAME", "STATUS", "CURRENT STEP", "CREATED", "UPDATED")]
     step_rows: list[list[Cell]] = []
     for record in records:
-        names = {step.uuid: step.name for step in steps[record.uuid]}
+        mine = steps.get(record.uuid, [])
+        names = {step.uuid: step.name for step in mine}
         current = names.get(record.metadata.get("current_step") or "", "-")
         pipeline_rows.append(
             [
@@ -54,7 +73,7 @@ def _table(store: Store, records: list[PipelineData], terminal: Terminal) -> lis
                 *plain(current, local_time(record.created_at), local_time(record.updated_at)),
             ]
         )
-        for number, step in enumerate(steps[record.uuid], start=1):
+        for number, step in enumerate(mine, start=1):
             detail = (_detail(step), DETAIL_COLOUR)
             step_rows.append([*plain(f"{number}.", step.name), terminal.mark(step.status), detail])
     pipeline_lines = terminal.table(pipeline_rows)
@@ -62,7 +81,7 @@ def _table(store: Store, records: list[PipelineData], terminal: Terminal) -> lis
     lines = pipeline_lines[:1]
     for record, line in zip(records, pipeline_lines[1:], strict=True):
         lines.append(line)
-        lines.extend(next(step_lines) for _ in steps[record.uuid])
+        lines.extend(next(step_lines) for _ in steps.get(record.uuid, []))
     return lines
 
 
@@ -73,5 +92,5 @@ def _detail(step: StepData) -> str:
     if step.error:
         text = f"{step.error.get('type', 'error')}: {step.error.get('message', '')}"
     else:
-        text = next((entry["note"] for entry in reversed(step.history) if entry.get("note")), "")
+        text = next((str(entry["note"]) for entry in reversed(step.history) if entry.get("note")), "")
     return text.splitlines()[0] if text else ""
