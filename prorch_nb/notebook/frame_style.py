@@ -38,7 +38,7 @@ def styled(frame: pd.DataFrame) -> Styler:
     return styler
 
 
-def as_text(value: Any) -> str:
+def _as_text(value: Any) -> str:
     """Any value as escaped HTML text: its ``str()``, escaped."""
     return html.escape(str(value))
 
@@ -48,17 +48,17 @@ def _escaped(styler: Styler, frame: pd.DataFrame) -> Styler:
 
     ``escape="html"`` only escapes values that are strings: any other object would be
     shown by its ``str()`` unescaped, so object columns and levels are formatted with
-    :func:`as_text` instead (numbers elsewhere keep pandas' own formatting).
+    :func:`_as_text` instead (numbers elsewhere keep pandas' own formatting).
     """
     objects = [column for column, dtype in frame.dtypes.items() if dtype.kind == "O"]
     styler = styler.format(escape=ESCAPE)
     if objects:
-        styler = styler.format(as_text, subset=objects)
+        styler = styler.format(_as_text, subset=objects)
     for axis, index in (("index", frame.index), ("columns", frame.columns)):
         styler = styler.format_index(escape=ESCAPE, axis=axis)
         levels = [level for level in range(index.nlevels) if index.get_level_values(level).dtype.kind == "O"]
         if levels:
-            styler = styler.format_index(as_text, axis=axis, level=levels)
+            styler = styler.format_index(_as_text, axis=axis, level=levels)
     return styler
 
 
