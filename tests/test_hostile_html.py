@@ -13,6 +13,7 @@ import pytest
 
 from prorch_nb import (
     InMemoryRepository,
+    Metadata,
     OnContinueMixin,
     OnStartMixin,
     Orchestrator,
@@ -203,6 +204,15 @@ def test_overview_escapes_names(repository, runs):
     assert page == overview(repository).html()
     if repository.__name__ != "TinyDBRepository":
         assert_shown_as_text(page, repository.__name__)
+
+
+def test_overview_escapes_a_status_it_does_not_know():
+    repository = InMemoryRepository.fresh()
+    status = hostile("status")
+    repository(Metadata.PIPELINES_MODEL).save({"uuid": "p-1", "name": PIPELINE, "status": status, "metadata": {}})
+    page = overview(repository).html()
+    assert_shown_as_text(page, PIPELINE, status)
+    assert page.count(html.escape(status)) == 2  # its count column and its badge in the latest runs
 
 
 def test_without_dot_the_fallback_escapes_names_and_the_dot_source(runs, monkeypatch, tmp_path):
