@@ -1,7 +1,8 @@
 """Claims: which worker is running a step's hooks, and until when.
 
 A claim is ``host:pid:token``. It is live until its lease expires, or, on this host,
-until its process has died (so a restarted worker takes over at once after a crash).
+until its process has died (so a restarted worker takes over at once after a crash), or,
+in its own process, until its tick has ended (a tick that raised leaves no stuck claim).
 ``host`` is the host name and, on Linux, the pid namespace (``name/pidns<inode>``): a
 worker in a container that shares the host name but not the pids (``--network host``)
 must not read another namespace's live pid as a dead one of its own. A claim from
@@ -23,9 +24,21 @@ from prorch_nb.utils.clock import utc_at
 DEFAULT_LEASE_SECONDS = 900.0
 
 
+#: Claimants of this process whose tick is still running (a claim of this process not in
+#: here was left by a tick that raised: it is dead).
+_RUNNING: set[str] = set()
+
+
 def new_claimant() -> str:
-    """An identifier for one tick of this process and thread."""
-    return f"{_this_host()}:{os.getpid()}:{os.urandom(4).hex()}"
+    """An identifier for one tick of this process and thread, live until :func:`claim_ended`."""
+    claimant = f"{_this_host()}:{os.getpid()}:{os.urandom(4).hex()}"
+    _RUNNING.add(claimant)
+    return claimant
+
+
+def claim_ended(claimant: str) -> None:
+    """The tick of ``claimant`` is over (whether or not its claim could be released in the store)."""
+    _RUNNING.discard(claimant)
 
 
 def lease_end(seconds: float) -> str:
@@ -40,8 +53,11 @@ def claim_is_live(step: StepData) -> bool:
     if step.claimed_until and datetime.fromisoformat(step.claimed_until) <= datetime.now(timezone.utc):
         return False
     host, _, pid = step.claimed_by.rpartition(":")[0].rpartition(":")
-    dead_here = host == _this_host() and pid.isdigit() and not _process_alive(int(pid))
-    return not dead_here
+    if host != _this_host() or not pid.isdigit():
+        return True
+    if int(pid) == os.getpid():
+        return step.claimed_by in _RUNNING
+    return _process_alive(int(pid))
 
 
 @functools.cache

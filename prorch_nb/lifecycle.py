@@ -18,6 +18,7 @@ from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidTransi
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.json_values import check_json
 
 #: Who made a change, as recorded in history: the engine's tick, the step's own hook,
 #: an exception raised by a hook, or a person acting from outside (API, widget, CLI).
@@ -106,6 +107,7 @@ class Tracked:
         Raises :class:`ConcurrentChangeError` then, and writes nothing.
         """
         self._sync_record()
+        self._check_values()
         store = self._require_store()
         record = self._record
         with store.unit_of_work():
@@ -127,6 +129,10 @@ class Tracked:
 
     def _sync_record(self) -> None:
         """Copy instance attributes users may rebind (``metadata``) into the record."""
+
+    def _check_values(self) -> None:
+        """Refuse to save values JSON would not keep as they are (:class:`NotJSONError`)."""
+        check_json(self._record.metadata, "metadata")
 
     def _save_along(self, store: Store) -> None:
         """Write, in the same unit of work, what belongs with this record's save."""

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from prorch_nb.dataclasses._record import record_to_dict
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.exceptions.exceptions import InvalidRecordError, RecordNotFoundError, RepositoryNotDefinedException
-from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.exceptions.exceptions import (
+    InvalidRecordError,
+    RecordNotFoundError,
+    RepositoryNotDefinedException,
+    StoreFileError,
+    StoreWarning,
+)
+from prorch_nb.interfaces.repository import IRepository, Keep
 from prorch_nb.utils.constants import Metadata, Status
 
 
@@ -23,10 +30,7 @@ class Store:
     """
 
     def __init__(self, repository_class: type[IRepository]) -> None:
-        if not callable(repository_class):
-            raise RepositoryNotDefinedException(
-                f"repository_class must be a repository class, got {repository_class!r}"
-            )
+        check_repository_class(repository_class)
         self.repository_class = repository_class
         self._copy = not getattr(repository_class, "returns_copies", False)
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
@@ -50,6 +54,28 @@ class Store:
         """Let repositories that support it write the units inside together."""
         with _optional(self.pipelines, "batch"), _optional(self.steps, "batch"):
             yield
+
+    def checkpoint(self, *, quietly: bool = False, keep: Keep = None) -> None:
+        """Bring a journalled repository's own file up to date (a no-op for others).
+
+        ``quietly``: a failure is a :class:`StoreWarning`, for checkpoints made after work
+        that is already committed (the end of ``run_until_done``); otherwise it raises.
+        """
+        try:
+            for table in (self.pipelines, self.steps):
+                checkpoint = getattr(table, "checkpoint", None)
+                if checkpoint is not None:
+                    checkpoint(keep=keep)
+        except StoreFileError as exc:
+            if not quietly:
+                raise
+            warnings.warn(StoreWarning(str(exc)), stacklevel=3)
+
+    def checkpoint_soon(self) -> None:
+        """Ask a journalled repository to bring its file up to date shortly, in the background."""
+        for table in (self.pipelines, self.steps):
+            if hasattr(table, "checkpoint_soon"):
+                table.checkpoint_soon()
 
     # Reads -------------------------------------------------------------------------
 
@@ -146,6 +172,24 @@ class Store:
         return self.steps if isinstance(record, StepData) else self.pipelines
 
 
+#: What every repository class implements (the seed's interface).
+REQUIRED_METHODS = ("get", "save", "update", "search")
+
+
+def check_repository_class(repository_class: Any) -> None:
+    """Refuse what is not a repository class, naming the methods it lacks."""
+    if not callable(repository_class):
+        raise RepositoryNotDefinedException(f"repository_class must be a repository class, got {repository_class!r}")
+    if not isinstance(repository_class, type):
+        return  # a factory: its instances are checked when used
+    missing = [name for name in REQUIRED_METHODS if not _has_own(repository_class, name)]
+    if missing:
+        raise RepositoryNotDefinedException(
+            f"repository class {repository_class.__qualname__} does not implement {', '.join(missing)}; "
+            f"a repository implements {', '.join(REQUIRED_METHODS)} (see prorch_nb.IRepository)"
+        )
+
+
 def _creation_time(data: dict[str, Any]) -> str:
     created_at = data.get("created_at")
     return created_at if isinstance(created_at, str) else ""
@@ -195,8 +239,8 @@ class _StoreUnit:
 
 
 def _has_own(table: Any, method: str) -> bool:
-    """Whether a table has an optional method of its own, not the interface's default."""
-    found = getattr(type(table), method, None)
+    """Whether a table (or repository class) has a method of its own, not the interface's default."""
+    found = getattr(table if isinstance(table, type) else type(table), method, None)
     return found is not None and found is not getattr(IRepository, method)
 
 

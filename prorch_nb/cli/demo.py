@@ -8,7 +8,6 @@ from typing import Any
 
 from prorch_nb.cli.database import CliError
 from prorch_nb.cli.terminal import Terminal, duration, header, local_time, plain, plural
-from prorch_nb.examples.backup import BackupAutomationPipeline
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
@@ -17,6 +16,10 @@ from prorch_nb.utils.constants import Status
 
 def demo(db: Path, terminal: Terminal) -> None:
     """Create a run in ``db`` (earlier runs are kept), tick it to its end, print a table of it."""
+    # Imported here: registering the example's names in every command would refuse a
+    # user's module that defines steps of the same names (``prorch-nb run``).
+    from prorch_nb.examples.backup import BackupAutomationPipeline
+
     if not db.parent.is_dir():
         raise CliError(f"cannot create {db}: there is no folder {db.parent}")
     repository_class = TinyDBRepository.at(db)

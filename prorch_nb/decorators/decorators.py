@@ -14,11 +14,13 @@ S = TypeVar("S", bound=type)
 def register_pipeline(pipeline_class: P) -> P:
     """Register a Pipeline subclass so stored runs of it can be loaded by name.
 
-    Registering a name again replaces the class (re-running a notebook cell does this).
+    Registering a name again with a new version of the same class (same module and
+    qualified name: re-running a notebook cell) replaces it; with another class, it raises
+    :class:`~prorch_nb.exceptions.exceptions.RegistrationError` naming both.
     """
     if not getattr(pipeline_class, "name", None):
         raise PipelineNameNotDefinedException(f"pipeline class {pipeline_class.__qualname__} has no name")
-    registry.PIPELINES[pipeline_class.name] = pipeline_class
+    registry.register(registry.PIPELINES, "pipeline", pipeline_class)
     return pipeline_class
 
 
@@ -26,5 +28,5 @@ def register_step(step_class: S) -> S:
     """Register a Step subclass so stored steps of it can be loaded by name."""
     if not getattr(step_class, "name", None):
         raise StepNameNotDefinedException(f"step class {step_class.__qualname__} has no name")
-    registry.STEPS[step_class.name] = step_class
+    registry.register(registry.STEPS, "step", step_class)
     return step_class

@@ -15,7 +15,12 @@ Each class also subclasses the builtin that fits, so ``except ValueError`` keeps
     ├── InvalidTransitionError            (ValueError)  changing a status that has ended
     │   └── ConcurrentChangeError                       ...because someone else ended it meanwhile
     ├── StepHookError                     (RuntimeError) a step's hook raised; the step is failed
+    ├── NotJSONError                      (TypeError)   a metadata or context value JSON would not keep
+    ├── RegistrationError                 (ValueError)  a name registered by another class already
     └── StoreFileError                    (OSError)     a database file that cannot be read or written
+        └── StoreConflictError                          another program changed records the journal changed too
+
+    StoreWarning                          (UserWarning) the store did something you should know of
 """
 
 from __future__ import annotations
@@ -77,5 +82,28 @@ class StepHookError(ProrchError, RuntimeError):
     """
 
 
+class NotJSONError(ProrchError, TypeError):
+    """A value in ``metadata`` or ``context`` that JSON cannot hold, or would change; the message names its key."""
+
+
+class RegistrationError(ProrchError, ValueError):
+    """A pipeline or step name is registered already, by another class; the message names both."""
+
+
 class StoreFileError(ProrchError, OSError):
     """A database file is unreadable, corrupt or of the wrong shape; it was left untouched."""
+
+
+class StoreConflictError(StoreFileError):
+    """Another program changed records in the file that prorch_nb's journal changed too.
+
+    Nothing was overwritten; ``conflicts`` lists the records.
+    """
+
+    def __init__(self, message: str, conflicts: list) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
+class StoreWarning(UserWarning):
+    """The store set a journal aside, or could not fold it (every commit is safe)."""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
 from prorch_nb.utils.constants import Status
+
+#: Which version of a record changed both by another program and by prorch_nb a
+#: checkpoint keeps: the file's, the journal's, or ``None`` to refuse (see ``checkpoint``).
+Keep = Literal["file", "journal"] | None
 
 
 class IRepository:

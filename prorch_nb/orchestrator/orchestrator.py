@@ -11,7 +11,7 @@ from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.display import RichDisplay
 from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import NOTHING_PENDING, RunReport, TickError, TickReport
-from prorch_nb.store import Store
+from prorch_nb.store import Store, check_repository_class
 from prorch_nb.utils.constants import Status
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class Orchestrator(RichDisplay):
     """
 
     def __init__(self, config: OrchestratorConfig, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        check_repository_class(config.repository_class)
         self._repository_class = config.repository_class
         self.config = config
         self.lease_seconds = lease_seconds
@@ -51,8 +52,11 @@ class Orchestrator(RichDisplay):
         store = Store(self._repository_class)
         report = TickReport()
         with store.batch():
-            for uuid in store.pipeline_uuids_with_status(Status.PENDING):
+            pending = store.pipeline_uuids_with_status(Status.PENDING)
+            for uuid in pending:
                 self._tick(uuid, store, report)
+        if not pending:
+            store.checkpoint(quietly=True)  # idle: the file alone is brought up to date
         return report
 
     def run_until_done(
@@ -66,7 +70,18 @@ class Orchestrator(RichDisplay):
 
         ``max_ticks`` caps the number of passes; ``on_tick(n, report)`` is called after
         each pass and ``should_stop()`` before each (for progress bars and Stop buttons).
+        A journalled store's file alone is up to date when it returns.
         """
+        run = self._passes(max_ticks, on_tick, should_stop)
+        Store(self._repository_class).checkpoint(quietly=True)
+        return run
+
+    def _passes(
+        self,
+        max_ticks: int | None,
+        on_tick: Callable[[int, TickReport], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> RunReport:
         run = RunReport()
         while True:
             if max_ticks is not None and len(run.ticks) >= max_ticks:

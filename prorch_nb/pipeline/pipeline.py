@@ -25,6 +25,7 @@ from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.data import clone
+from prorch_nb.utils.json_values import check_json
 
 if TYPE_CHECKING:
     import graphviz
@@ -83,10 +84,13 @@ class Pipeline(Tracked):
     def step_classes(cls) -> list[type[Step]]:
         """The step classes of this pipeline, names resolved through the registry."""
         cls._validate_class()
-        return [
+        classes = [
             registry.step_class(s, record=f"pipeline class {cls.name!r}") if isinstance(s, str) else s
             for s in cls.steps or []
         ]
+        for step_class in classes:
+            step_class._validate_class()
+        return classes
 
     @classmethod
     def _from_record(cls, record: PipelineData, store: Store) -> Pipeline:
@@ -96,6 +100,7 @@ class Pipeline(Tracked):
         return pipeline
 
     def _create(self, store: Store, context: dict[str, Any]) -> None:
+        check_json(context, "context")
         record = PipelineData(
             uuid=str(uuid_module.uuid4()),
             name=self.name,
@@ -142,6 +147,15 @@ class Pipeline(Tracked):
     def _sync_record(self) -> None:
         self._record.metadata = self.metadata
         self._record.context = self.context
+
+    def _check_values(self) -> None:
+        super()._check_values()
+        check_json(self.context, "context")
+
+    def _drop_unsaved_context(self) -> None:
+        """Put ``context`` back as it was last saved (what a hook wrote could not be stored)."""
+        self.context.clear()
+        self.context.update(clone(self._context_base))
 
     # Running ---------------------------------------------------------------------
 

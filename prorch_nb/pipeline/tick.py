@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prorch_nb import registry
-from prorch_nb.claims import claim_is_live, lease_end, new_claimant
-from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError
+from prorch_nb.claims import claim_ended, claim_is_live, lease_end, new_claimant
+from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError, StoreFileError
 from prorch_nb.lifecycle import BY_ENGINE
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
@@ -167,6 +167,9 @@ def commit_tick(tick: Tick, store: Store) -> None:
     except ConcurrentChangeError:
         tick.conflict = True
         step._attach(store.step(step.uuid), store)
+    except StoreFileError as exc:  # what the hooks left could not be written: the step fails with that error
+        step._fail_for("commit", exc)
+        tick.error = StepHookError(f"{step._describe()} of pipeline {step.pipeline_uuid}: not saved: {exc}")
 
 
 def _settled(tick: Tick) -> bool:
@@ -177,11 +180,20 @@ def _settled(tick: Tick) -> bool:
 
 
 def run_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick:
-    """All three phases for a run or a stored run's uuid (the last only when there is something to save)."""
-    with store.unit_of_work():
-        tick = begin_tick(target, store, lease_seconds)
-    run_hooks(tick)
-    if tick.step is not None and (tick.conflict or not _settled(tick)):
+    """All three phases for a run or a stored run's uuid (the last only when there is something to save).
+
+    The tick's claim is live in this process until the tick returns or raises: a claim
+    left in the store by a tick that raised is taken over by this process's next tick.
+    """
+    tick = None
+    try:
         with store.unit_of_work():
-            commit_tick(tick, store)
-    return tick
+            tick = begin_tick(target, store, lease_seconds)
+        run_hooks(tick)
+        if tick.step is not None and (tick.conflict or not _settled(tick)):
+            with store.unit_of_work():
+                commit_tick(tick, store)
+        return tick
+    finally:
+        if tick is not None and tick.claimant is not None:
+            claim_ended(tick.claimant)

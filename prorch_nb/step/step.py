@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import (
     ConcurrentChangeError,
+    NotJSONError,
     PipelineNotDefinedException,
     StepHookError,
     StepNameNotDefinedException,
+    StoreFileError,
 )
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.lifecycle import BY_ERROR, BY_STEP, Tracked, new_record_times
@@ -19,6 +21,7 @@ from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.data import clone
+from prorch_nb.utils.json_values import check_json
 
 if TYPE_CHECKING:
     from prorch_nb.pipeline.pipeline import Pipeline
@@ -141,21 +144,51 @@ class Step(Tracked):
         """
         try:
             getattr(self, hook_name)()
+            self._check_values()  # before anything is saved: what the hook left must be JSON
         except ConcurrentChangeError:
             raise
         except Exception as exc:
-            self._record.error = {
-                "hook": hook_name,
-                "type": type(exc).__qualname__,
-                "message": str(exc),
-                "traceback": "".join(traceback.format_exception(exc)),
-                "at": utc_now(),
-            }
-            if self.status not in Status.ENDED:
-                self._change_status(Status.FAILED, by=BY_ERROR, note=f"{hook_name} raised {type(exc).__name__}")
+            self._fail_for(hook_name, exc)
             raise StepHookError(
                 f"{self._describe()} of pipeline {self.pipeline_uuid}: {hook_name}() raised {type(exc).__name__}: {exc}"
             ) from exc
+
+    def _fail_for(self, hook_name: str, exc: Exception) -> None:
+        """Record ``exc`` as this step's error and fail the step (unless it has ended already).
+
+        What the hook wrote to ``metadata`` and ``context`` is saved with the failure, unless
+        it cannot be (not JSON, or the store could not write it): then the step fails with
+        the values it had before, and the error says what was dropped.
+        """
+        self._record.error = {
+            "hook": hook_name,
+            "type": type(exc).__qualname__,
+            "message": str(exc),
+            "traceback": "".join(traceback.format_exception(exc)),
+            "at": utc_now(),
+        }
+        if self.status in Status.ENDED:
+            return
+        note = f"{hook_name} raised {type(exc).__name__}"
+        if isinstance(exc, (NotJSONError, StoreFileError)):
+            self._drop_unsaved()
+        try:
+            self._change_status(Status.FAILED, by=BY_ERROR, note=note)
+        except NotJSONError as unsaved:
+            self._record.error["message"] += f" (not saved, {unsaved})"
+            self._drop_unsaved()
+            self._change_status(Status.FAILED, by=BY_ERROR, note=note)
+
+    def _drop_unsaved(self) -> None:
+        """Put ``metadata`` and the run's ``context`` back as last saved."""
+        self.metadata = clone(self._metadata_saved)
+        if self._pipeline is not None:
+            self._pipeline._drop_unsaved_context()
+
+    def _check_values(self) -> None:
+        super()._check_values()
+        if self._pipeline is not None:
+            check_json(self._pipeline.context, "context")
 
     def _sync_record(self) -> None:
         self._record.metadata = self.metadata
