@@ -28,6 +28,8 @@ from bench_vs_prorch import define_workload, load_api
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STORES = ("tinydb", "memory")
+#: The TinyDB configurations a worker can run (``bench_durability.py`` uses the second).
+DURABILITY_OF = {"tinydb": "process", "tinydb-commit": "commit"}
 PHASES = ("create", "start", "run", "total")
 SCALE_LIMIT = 11.0
 STORE_LIMIT = 3.0
@@ -43,8 +45,8 @@ def run_workload(store_name: str, count: int, trace: bool) -> dict[str, float | 
 
     ThreeSteps = define_workload(load_api("prorch_nb"))  # the workload of bench_vs_prorch.py
 
-    if store_name == "tinydb":
-        repository: type = TinyDBRepository.at(Path.cwd() / "database.json")
+    if store_name in DURABILITY_OF:
+        repository: type = TinyDBRepository.at(Path.cwd() / "database.json", durability=DURABILITY_OF[store_name])
     else:
         repository = InMemoryRepository.fresh()
     if trace:
@@ -71,7 +73,7 @@ def run_workload(store_name: str, count: int, trace: bool) -> dict[str, float | 
     times["finished"] = len(store.pipelines_with_status(Status.FINISHED))
     times["unfinished"] = len(store.all_pipelines()) - int(times["finished"])
     times["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    times["file_bytes"] = os.path.getsize("database.json") if store_name == "tinydb" else 0
+    times["file_bytes"] = os.path.getsize("database.json") if store_name in DURABILITY_OF else 0
     return times
 
 
@@ -106,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--worker", choices=STORES, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=[*STORES, *DURABILITY_OF], help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

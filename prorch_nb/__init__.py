@@ -20,7 +20,7 @@ from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.report import RunReport, TickOutcome, TickReport
 from prorch_nb.repositories.memory import InMemoryRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
-from prorch_nb.runs import batch, load_pipeline
+from prorch_nb.runs import batch, checkpoint, load_pipeline
 from prorch_nb.step.step import Step
 from prorch_nb.utils.constants import Metadata, Status
 
@@ -46,6 +46,7 @@ __all__ = [
     "TickReport",
     "TinyDBRepository",
     "batch",
+    "checkpoint",
     "load_pipeline",
     "register_pipeline",
     "register_step",

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from prorch_nb import registry
-from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.interfaces.repository import IRepository, Keep
 from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.store import Store
 
@@ -28,3 +28,14 @@ def batch(repository_class: type[IRepository]) -> Iterator[None]:
     """
     with Store(repository_class).batch():
         yield
+
+
+def checkpoint(repository_class: type[IRepository], *, keep: Keep = None) -> None:
+    """Bring a journalled repository's file up to date now (a no-op for other repositories).
+
+    The TinyDB store folds its journal into the JSON file, so that programs reading the
+    file alone (TinyDB, prorch 1.0.1) see every commit. ``keep`` resolves a
+    :class:`~prorch_nb.exceptions.exceptions.StoreConflictError`: ``"file"`` keeps the
+    other program's versions of the conflicting records, ``"journal"`` prorch_nb's.
+    """
+    Store(repository_class).checkpoint(keep=keep)

@@ -75,3 +75,27 @@ class Broken(Pipeline):
 class Refused(Pipeline):
     name = "Refused"
     steps = [Refuses, Quick]
+
+
+@register_step
+class HandsOnALot(OnStartMixin, Step):
+    name = "HandsOnALot"
+
+    def on_start(self):
+        self.context["blob"] = "x" * 40_000
+        self.finish()
+
+
+@register_step
+class NeedsTheBlob(OnStartMixin, Step):
+    name = "NeedsTheBlob"
+
+    def on_start(self):
+        self.metadata["blob_length"] = len(self.context["blob"])
+        self.finish()
+
+
+@register_pipeline
+class HandOff(Pipeline):
+    name = "HandOff"
+    steps = [HandsOnALot, NeedsTheBlob]

@@ -405,7 +405,7 @@ CORRUPTIONS = {
 def good_database(folder: Path) -> bytes:
     """The bytes of a database with one started run, written in another file (journal folded in)."""
     create_runs(folder / "good.json", 1)
-    Database.at(folder / "good.json").fold_journal()
+    Database.at(folder / "good.json").checkpoint()
     return (folder / "good.json").read_bytes()
 
 

@@ -1,4 +1,4 @@
-"""The ``prorch-nb`` command line: ``demo``, ``status`` and ``run`` (a worker).
+"""The ``prorch-nb`` command line: ``demo``, ``status``, ``run`` (a worker) and ``checkpoint``.
 
 Every command is also callable in-process: ``main(["status", "--db", "runs.json"])``
 returns the exit status instead of exiting.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from prorch_nb import __version__
-from prorch_nb.cli.database import CliError
+from prorch_nb.cli.database import CliError, checkpoint
 from prorch_nb.cli.demo import demo
 from prorch_nb.cli.status import status
 from prorch_nb.cli.terminal import Terminal, one_line, replacing_unencodable
@@ -113,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--once", action="store_true", help="one round, then exit")
     command.add_argument("--max-ticks", type=_count, metavar="N", help="at most N passes per round")
     command.set_defaults(handler=lambda a: run(a.db, a.module, interval=a.interval, once=a.once, max_ticks=a.max_ticks))
+
+    command = commands.add_parser(
+        "checkpoint",
+        help="fold the journal into the database file",
+        description="Fold FILE.journal into FILE, so that programs reading FILE alone see every commit. "
+        "If another program changed records the journal changed too, say which version to keep.",
+    )
+    command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file (must exist)")
+    command.add_argument(
+        "--keep", choices=["file", "journal"], help="for records changed both in FILE and in the journal"
+    )
+    command.set_defaults(handler=lambda a: print(checkpoint(a.db, a.keep)))
     return parser
 
 

@@ -14,9 +14,6 @@ from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, pl
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.display import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
-from prorch_nb.exceptions.exceptions import InvalidRecordError
-from prorch_nb.repositories.tinydb_repository import TinyDBRepository
-from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
 #: Colour of the error or note shown after a failed or cancelled step.
@@ -25,7 +22,7 @@ DETAIL_COLOUR = "2"
 
 def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
     """The lines ``status`` prints for the database ``db`` (one pipeline if ``pipeline`` is a uuid prefix)."""
-    store = _open(db)
+    store = open_store(db)
     records, skipped = checked_pipelines(all_records(store.pipelines))
     records.sort(key=lambda record: record.created_at or "")
     steps, malformed_steps = checked_steps(all_records(store.steps))
@@ -38,14 +35,6 @@ def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
     summary = printable(", ".join(f"{count} {name}" for name, count in counts.most_common()))
     table = _table(records, steps_by_pipeline(steps), terminal)
     return [f"{plural(len(records), 'pipeline')} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
-
-
-def _open(db: Path) -> Store:
-    """The store of ``db``; a file that reads but holds malformed records opens too."""
-    try:
-        return open_store(db)
-    except InvalidRecordError:  # open_store converts every pipeline record; status leaves the malformed out
-        return Store(TinyDBRepository.at(db))
 
 
 def _select(records: list[PipelineData], prefix: str, db: Path) -> PipelineData:

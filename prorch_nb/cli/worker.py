@@ -15,7 +15,7 @@ from typing import Any
 from prorch_nb.cli.database import CliError, open_store
 from prorch_nb.cli.terminal import one_line, plural
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
-from prorch_nb.report import NOTHING_PENDING, RunReport, TickReport
+from prorch_nb.report import RunReport, TickReport
 
 
 class _Interrupted(Exception):
@@ -78,10 +78,8 @@ def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | 
         print(f"{_now()} orchestrating {db} with {module}, {every}", flush=True)
         try:
             while not stop.requested:
-                report = orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
-                if report.stopped_because == NOTHING_PENDING:  # idle: the JSON file alone is brought up to date
-                    store.pipelines.database.fold_journal()
-                stop.sleep(interval)
+                orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+                stop.sleep(interval)  # each round ends with the file up to date (run_until_done folds the journal)
         except _Interrupted:
             pass
     print(f"{_now()} stopped", flush=True)

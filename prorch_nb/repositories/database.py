@@ -1,48 +1,52 @@
 """One TinyDB file as this process sees it: indexed tables, a journal, locks.
 
-Every repository on the same path shares one :class:`Database`. The committed state is
-the JSON file (TinyDB's layout) plus its journal ``<file>.journal``
+Every repository on the same file (by its real path) shares one :class:`Database`. The
+committed state is the JSON file (TinyDB's layout) plus its journal ``<file>.journal``
 (:mod:`~prorch_nb.repositories.journal`):
 
 * a *unit of work* is atomic: it holds a thread lock and an exclusive lock on
-  ``<file>.lock``, catches up with what other processes committed, applies its changes
-  to the in-memory tables (undone if it raises) and commits them by appending the
-  changed records to the journal: a cost that does not grow with the database;
-* once the journal is larger than the file (and than :data:`MIN_JOURNAL_TO_FOLD`), and
-  when the process ends, it is folded in: the file is rewritten whole (temporary file,
-  fsync, rename) and the journal starts afresh, so the file alone is up to date for
-  TinyDB and other readers. Inside a batch (an orchestrator pass) the fold waits for
-  the batch's end. Like a write-ahead log's checkpoint, folding is compaction: the
-  commits are already in the journal.
+  ``<file>.lock``, catches up with what others committed (other prorch_nb processes
+  through the journal, other programs through the file), applies its changes to the
+  in-memory tables (undone if it raises) and commits them by appending one line to the
+  journal: a cost that does not grow with the database;
+* a *checkpoint* folds the journal into the file: the file is rewritten whole (temporary
+  file, fsync, rename) under a new *generation*, and the journal is removed. It happens
+  when the journal outgrows the file, on :meth:`Database.checkpoint`, and at the exit of
+  a process that committed. Folding is compaction: the commits are already in the journal.
 
-Readers take no file lock and never wait for a hook: hooks run between units.
+Other programs (TinyDB, prorch 1.0.1) may change the file between checkpoints: their
+records are merged (:mod:`~prorch_nb.repositories.merge`), or, if they changed a record
+the journal changed too, a :class:`StoreConflictError` stops the store before anything
+is overwritten. A journal that extends another file (the file was removed or replaced)
+is set aside with a :class:`StoreWarning`, never replayed.
+
+Readers take no file lock and write nothing: hooks run between units, never inside.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import fcntl
-import glob
-import json
 import os
 import threading
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.exceptions.exceptions import InvalidRecordError
+from prorch_nb.repositories.checkpoints import Checkpoints
+from prorch_nb.repositories.file_state import FileState, load_file
+from prorch_nb.repositories.files import open_beside
 from prorch_nb.repositories.journal import Journal
-from prorch_nb.repositories.json_file import AtomicJSONStorage
+from prorch_nb.repositories.json_file import signature_of
+from prorch_nb.repositories.merge import Merger
 from prorch_nb.repositories.table import IndexedTable
 
-Signature = tuple[int, int, int]
+#: How far a commit is durable when it returns: ``"process"`` (the default) survives a
+#: crash of the process, ``"commit"`` (each unit fsynced) survives a power cut too.
+Durability = Literal["process", "commit"]
+DURABILITIES = ("process", "commit")
 
-#: The journal is folded into the file once it is larger than the file and than this
-#: (a fresh process replays a journal this size in a few tens of milliseconds).
-MIN_JOURNAL_TO_FOLD = 1024 * 1024
 
-
-class Database:
+class Database(Checkpoints):
     """The tables of one file, cached and kept in step with the file and its journal."""
 
     _open: ClassVar[dict[str, Database]] = {}
@@ -50,8 +54,8 @@ class Database:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.storage = AtomicJSONStorage(path)
-        self.journal = Journal(path + ".journal")
+        self.journal = Journal(path)
+        self.durability: Durability = "process"
         self._lock = threading.RLock()
         self._units = 0
         self._batches = 0
@@ -60,18 +64,30 @@ class Database:
         self._lock_fd: int | None = None
         self._locked = False
         self._tables: dict[str, IndexedTable] = {}
-        self._signature: Signature | bool | None = False  # False: never loaded
+        self._file: FileState | None = None  # None: to be read
+        self._merger = Merger(self)
+        self._committed = False  #: whether this process committed since the last fold (it folds at exit)
+        self._doubted: tuple[int | None, str | None] = (None, None)  #: the last journal that made the file doubted
+        self._timer: threading.Timer | None = None
         self._unit = UnitOfWork(self)
 
     @classmethod
-    def at(cls, path: str | os.PathLike[str]) -> Database:
-        """The shared database object of this file."""
-        key = os.path.abspath(os.fspath(path))
+    def at(cls, path: str | os.PathLike[str], durability: Durability = "process") -> Database:
+        """The shared database object of this file (symbolic links resolved once, here).
+
+        The strongest ``durability`` any caller asked for applies to every commit of the file.
+        """
+        if durability not in DURABILITIES:
+            raise ValueError(f"durability must be one of {', '.join(map(repr, DURABILITIES))}, not {durability!r}")
+        key = os.path.realpath(os.fspath(path))
         with cls._open_lock:
             if key not in cls._open:
                 cls._open[key] = cls(key)
                 atexit.register(cls._open[key]._fold_at_exit)
-            return cls._open[key]
+            database = cls._open[key]
+        if durability == "commit":
+            database.durability = "commit"
+        return database
 
     # Records ------------------------------------------------------------------------
 
@@ -95,8 +111,17 @@ class Database:
         with self._lock:
             return self._current(table).all()
 
+    def tables(self) -> dict[str, IndexedTable]:
+        """Every table, caught up (the caller must not change them)."""
+        with self._lock:
+            if not self._locked:
+                self._catch_up(writing=False)
+            return dict(self._tables)
+
     def insert(self, table: str, data: dict[str, Any]) -> str:
-        """Insert a record; returns its document id."""
+        """Insert a record (it needs a string ``uuid``); returns its document id."""
+        if not isinstance(data.get("uuid"), str):
+            raise InvalidRecordError(f"{self.path}: a {table} record needs a string uuid, got {data.get('uuid')!r}")
         with self.unit_of_work():
             doc_id = self._table(table).insert(data)
             self._undo[table, doc_id] = None
@@ -120,42 +145,12 @@ class Database:
         """
         return self._unit
 
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Hold back folding the journal until the outermost batch ends (a pass is not cut short)."""
-        with self._lock:
-            self._batches += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._batches -= 1
-                if not self._batches:
-                    self.fold_journal(only_if_outgrown=True)
-
-    def fold_journal(self, *, only_if_outgrown: bool = False) -> None:
-        """Rewrite the file with everything committed and start the journal afresh."""
-        with self._lock:
-            size = self.journal.size()
-            if self._units or not size or (only_if_outgrown and not self._outgrown(size)):
-                return
-            self._take_file_lock()
-            try:
-                self._catch_up()
-                self._rewrite()
-            finally:
-                self._release_file_lock()
-
-    def _fold_at_exit(self) -> None:
-        with contextlib.suppress(OSError):  # StoreFileError too: the journal keeps every commit
-            self.fold_journal()
-
     # Internals ----------------------------------------------------------------------
 
     def _current(self, table: str) -> IndexedTable:
         """The table, caught up with other processes first (unless inside a unit)."""
         if not self._locked:
-            self._catch_up()
+            self._catch_up(writing=False)
         return self._table(table)
 
     def _table(self, name: str) -> IndexedTable:
@@ -163,55 +158,83 @@ class Database:
             self._tables[name] = IndexedTable()
         return self._tables[name]
 
-    def _catch_up(self) -> None:
-        """Load the file if it was rewritten, then apply the journal's new lines.
+    def _catch_up(self, *, writing: bool) -> None:
+        """Read the file again if it changed, then apply the journal's new units.
 
-        Without the file lock, a rewrite may happen while reading: then read again, so a
-        reader never combines an old file with a newer journal.
+        ``writing``: under the file lock, where a journal that belongs to another file is
+        set aside. Without the lock, a rewrite may happen while reading: then read again,
+        so a reader never combines an old file with a newer journal.
         """
         while True:
+            signature = signature_of(self.path)
             journal = self.journal.stat()
-            if self.journal.untouched(journal):
-                return  # nothing committed since this process's last commit: the file is as it was
-            signature = _signature(self.path)
-            if self.journal.replaced(journal) or signature != self._signature:
-                self._signature = False  # until the file has been read whole
-                data = self.storage.read() or {}
-                self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
-                self._signature = signature
-                self.journal.read_from_start()
-            for table, doc_id, row in self.journal.read_new(journal):
-                self._table(table).replace(doc_id, row)
-            if self._locked or _signature(self.path) == signature:
+            loaded = self._file
+            if loaded is not None and signature == loaded.signature and self.journal.untouched(journal):
+                return  # the usual case for the process that committed last: one stat each
+            fresh = loaded is None or signature != loaded.signature
+            if fresh:
+                self._read_file()
+            units = self.journal.read_new(journal)
+            if not fresh and self._doubt_file():
+                continue
+            self._merger.replay(units, writing=writing)
+            if writing or signature_of(self.path) == self._file.signature:
                 return
+
+    def _doubt_file(self) -> bool:
+        """Whether to read the file again although its signature is unchanged: the journal extends another version.
+
+        The file may have been rewritten twice within one tick of the clock, the second
+        time into the first one's inode number and size. Each such journal is doubted once.
+        """
+        journal, state = self.journal, self._file
+        if state is None or journal.extends in (None, state.generation, state.previous):
+            return False
+        if self._doubted == (journal.inode, journal.extends):
+            return False
+        self._doubted = (journal.inode, journal.extends)
+        self._file = None
+        return True
+
+    def _read_file(self) -> bool:
+        """Load the file unless its content is the one loaded; whether it was loaded afresh.
+
+        After a fresh load the journal is replayed from its start.
+        """
+        state, data = load_file(self.path, self._file)
+        self._file = state
+        if data is None:
+            return False
+        self._tables = {name: IndexedTable(rows) for name, rows in data.items()}
+        self.journal.forget()
+        self._merger.reset()
+        return True
 
     def _commit(self) -> None:
         """Append the records this unit changed to the journal; fold it if it grew large."""
-        tables = self._tables
-        self.journal.append([(table, doc_id, tables[table].rows[doc_id]) for table, doc_id in self._undo])
-        self._undo = {}  # committed: a failed rewrite below must not undo it in memory
-        first = self._signature is None  # the file itself must exist from the first commit on
-        if first or (not self._batches and self._outgrown(self.journal.position)):
-            self._rewrite()
-
-    def _outgrown(self, journal_size: int) -> bool:
-        """Whether a journal this large is due to be folded into the file."""
-        return journal_size > max(MIN_JOURNAL_TO_FOLD, self._signature_size())
-
-    def _rewrite(self) -> None:
-        for stale in glob.glob(glob.escape(self.path) + ".*.tmp"):  # left by a writer killed mid-write
-            with contextlib.suppress(OSError):
-                os.unlink(stale)
-        self.storage.write_chunks(self._json_chunks())
-        self._signature = _signature(self.path)
-        self.journal.start_afresh()
+        if not self._undo:
+            return
+        if self._file is None or self._file.generation is None:
+            self._rewrite()  # no file yet, or one prorch_nb never wrote: this unit writes it whole
+            return
+        entries = self._merger.entries(self._undo)
+        self.journal.append(entries, self._file.generation)
+        if self.durability == "commit":
+            self.journal.sync()
+        self._merger.committed(entries)
+        self._undo = {}  # committed: a failed fold below must not undo it in memory
+        self._committed = True
+        if not self._batches and self._outgrown():
+            self._fold_quietly()
 
     def _begin_unit(self) -> None:
         """Start the outermost unit (thread lock held): file lock, then catch up."""
         self._take_file_lock()
         self._units, self._undo = 1, {}
         try:
-            self._catch_up()
+            self._catch_up(writing=True)
+            if self._file is not None and self._file.generation is None and self._file.signature is not None:
+                self._read_file()  # this unit may rewrite a file prorch_nb never wrote: start from its exact content
         except BaseException:
             self._end_unit()
             raise
@@ -225,23 +248,9 @@ class Database:
         for (table, doc_id), text in self._undo.items():
             self._tables[table].restore(doc_id, text)
 
-    def _signature_size(self) -> int:
-        return self._signature[1] if isinstance(self._signature, tuple) else 0
-
-    def _json_chunks(self) -> Iterator[str]:
-        """The file's JSON text in pieces: ``{"<table>": {"<doc_id>": record, ...}, ...}``."""
-        yield "{"
-        for number, (name, table) in enumerate(self._tables.items()):
-            yield f"{',' if number else ''}{json.dumps(name)}:"
-            yield from table.json_chunks()
-        yield "}"
-
     def _take_file_lock(self) -> None:
         if self._lock_fd is None:
-            try:
-                self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError as exc:
-                raise StoreFileError(f"{self.path}: cannot create its lock file: {exc.strerror or exc}") from exc
+            self._lock_fd = open_beside(self.path, self.path + ".lock", os.O_RDWR, what="lock file")
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._locked = True
 
@@ -294,19 +303,8 @@ class UnitOfWork:
 def read_committed(path: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, Any]]]:
     """Every committed record of a database file, by table and document id.
 
-    The file with its journal applied, read afresh (no cache, no lock): what another
-    process or a tool should read instead of the JSON file alone.
+    The file with its journal applied, read afresh (no cache, no lock, nothing written):
+    what another process or a tool should read instead of the JSON file alone.
     """
-    database = Database(os.path.abspath(os.fspath(path)))
-    database._catch_up()
-    tables = database._tables.items()
-    return {name: {doc_id: json.loads(text) for doc_id, text in table.rows.items()} for name, table in tables}
-
-
-def _signature(path: str) -> Signature | None:
-    """Identity of the file's current version (a rewritten file has a new inode)."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    database = Database(os.path.realpath(os.fspath(path)))
+    return {name: table.as_dicts() for name, table in database.tables().items()}

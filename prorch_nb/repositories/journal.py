@@ -1,45 +1,56 @@
-"""The append-only journal beside a database file: committed changes since the last rewrite.
+"""The append-only journal beside a database file: the units of work committed since its last rewrite.
 
-Each committed unit of work appends one line per record it changed, ``{"t": table,
-"d": doc_id, "r": record}``, with a single ``write`` under the database's file lock. The
-JSON file plus its journal is the committed state; replaying a line is idempotent (it
-sets the whole record), so a journal whose lines are already in the file does no harm.
-A line cut short by a crash has no newline: readers ignore it, the next writer trims it.
+The journal belongs to one version of the file. Its first line says which, by the
+*generation* the file's rewrite gave it::
+
+    {"journal":"prorch_nb","format":2,"extends":"<generation>"}
+
+Each committed unit of work then appends one line, a list of the records it changed::
+
+    [["<table>","<uuid>","<base>",{record}], ...]
+
+A record is named by its uuid, never by a TinyDB document id (another program writing
+the file picks ids of its own). ``<base>`` is the digest of the record as it is in the
+file the journal extends (``null``: not in it), so a record another program changed in
+the file meanwhile is seen as a conflict instead of being overwritten.
+
+A unit is one line written by one ``write`` under the database's file lock: a line cut
+short (a crash, a full disk) has no newline, so the unit it held is never applied, and
+the next writer trims it. Replaying a unit twice sets the same records: no harm done.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import os
-from collections.abc import Iterable
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
 
 from prorch_nb.exceptions.exceptions import StoreFileError
-from prorch_nb.repositories.table import quoted
+from prorch_nb.repositories.files import fsync_folder, open_beside, remove_quietly
 
-#: One journal entry: table name, document id, and the record (text when written, a dict when read).
-Entry = tuple[str, str, Any]
+#: One change of a unit: table, uuid, base digest, and the record (JSON text when written, a dict when read).
+Entry = tuple[str, str, "str | None", Any]
+
+FORMAT = 2
+_HEADER_MAX = 256  #: more than a header line takes
 
 
 class Journal:
     """The journal file of one database, read and written from a known position."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.path = database + ".journal"
         self.inode: int | None = None  #: the journal file these positions belong to
         self.position = 0  #: bytes read or written so far (always at a line's end)
+        self.extends: str | None = None  #: the generation its header names, once read
         self._open: tuple[int, int] | None = None  #: (inode, descriptor) kept open for appending
-        self._torn = False  #: whether a line cut short by a crash follows ``position``
-
-    def size(self) -> int:
-        """Bytes in the journal now (0 if there is none)."""
-        found = self.stat()
-        return found.st_size if found else 0
+        self._torn = False  #: whether a line cut short follows ``position``
+        self._created = False  #: whether this process created the journal since its last sync
 
     def stat(self) -> os.stat_result | None:
-        """The journal file's status now, ``None`` if there is none: pass it to the two below."""
+        """The journal file's status now, ``None`` if there is none: pass it to the methods below."""
         try:
             return os.stat(self.path)
         except FileNotFoundError:
@@ -48,63 +59,87 @@ class Journal:
     def untouched(self, found: os.stat_result | None) -> bool:
         """Whether the journal at the path is the file this process appends to, at the length it left.
 
-        Then no one else has committed since (a commit appends to it) nor folded the journal
-        (a fold removes it; a file kept open keeps its inode number, so no new journal can
-        take it).
+        Then no one else has committed since (a commit appends to it) nor folded it (a fold
+        removes it; a file kept open keeps its inode number, so no new journal can take it).
         """
+        open_ = self._open
         return (
             found is not None
-            and self._open is not None
-            and found.st_ino == self._open[0] == self.inode
+            and open_ is not None
+            and found.st_ino == open_[0] == self.inode
             and found.st_size == self.position
         )
 
-    def replaced(self, found: os.stat_result | None) -> bool:
-        """Whether the journal is not the one read so far (rewritten, or gone back in size)."""
+    def read_new(self, found: os.stat_result | None) -> list[list[Entry]]:
+        """The complete units appended since the last call (all of them after :meth:`forget`)."""
         if found is None:
-            return self.inode is not None
-        return found.st_ino != self.inode or found.st_size < self.position
-
-    def read_new(self, found: os.stat_result | None) -> list[Entry]:
-        """The complete lines appended since the last call, as entries."""
-        if found is None:
-            self.read_from_start()
+            self.forget()
             return []
-        if found.st_ino == self.inode and found.st_size == self.position:
+        if found.st_ino == self.inode and found.st_size == self.position and self._holds(found):
             self._torn = False
             return []  # nothing new: the usual case for the process that wrote last
         try:
             with open(self.path, "rb") as handle:
                 inode = os.fstat(handle.fileno()).st_ino
-                if inode != self.inode:
-                    self.inode, self.position = inode, 0
+                if inode != self.inode or not self._same_header(handle):
+                    self.forget()  # another journal (a new file may reuse a removed one's inode number)
+                    self.inode = inode
                 handle.seek(self.position)
                 data = handle.read()
         except FileNotFoundError:
-            self.read_from_start()
+            self.forget()
             return []
-        entries = []
+        except OSError as exc:
+            raise StoreFileError(f"{self.path}: cannot be read: {exc.strerror or exc}") from exc
+        units = []
         offset = 0
         while (end := data.find(b"\n", offset)) >= 0:
-            entries.append(self._parse(data[offset:end], self.position + offset))
+            line = self._parse(data[offset:end], self.position + offset)
+            if line is not None:
+                units.append(line)
             offset = end + 1
         self.position += offset
         self._torn = offset < len(data)
-        return entries
+        return units
 
-    def append(self, entries: Iterable[Entry]) -> None:
-        """Write entries at the end, trimming a line a crashed writer left unfinished.
+    def _holds(self, found: os.stat_result) -> bool:
+        """Whether this process holds that journal open (its inode number cannot be reused then)."""
+        return self._open is not None and self._open[0] == found.st_ino
 
-        Call under the database's file lock, after :meth:`read_new`: the journal read
-        then is the one at the path (a file kept open keeps its inode number, so a new
-        journal never shows the old one's), and its end is known.
+    def _same_header(self, handle: BinaryIO) -> bool:
+        """Whether the open journal begins with the header read before.
+
+        A removed journal's inode number may be given to the next one: the generation each
+        header names tells them apart (a new journal never extends the same one).
         """
-        text = "".join([f'{_line_start(table)}{quoted(doc_id)},"r":{row}}}\n' for table, doc_id, row in entries])
-        if not text:
-            return
-        data = text.encode()
+        if not self.position:
+            return True
+        line = handle.readline(_HEADER_MAX)
         try:
-            descriptor = self._descriptor()
+            header = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(header, dict) and header.get("extends") == self.extends
+
+    def append(self, entries: list[Entry], generation: str) -> None:
+        """Write one unit at the end (after the header when the journal is new).
+
+        Call under the database's file lock, after :meth:`read_new`: the journal read then
+        is the one at the path and its end is known. A failed write is undone (or left as
+        a torn line, which no reader applies) and raised as :class:`StoreFileError`.
+        """
+        line = "[" + ",".join([f"[{_quote(t)},{_quote(u)},{_quote(b)},{r}]" for t, u, b, r in entries]) + "]\n"
+        descriptor = self._descriptor()
+        if self.position and self.extends != generation:
+            raise StoreFileError(
+                f"{self.path}: extends generation {self.extends}, not the file's {generation}; nothing was appended"
+            )
+        if self.position == 0:
+            header = {"journal": "prorch_nb", "format": FORMAT, "extends": generation}
+            line = json.dumps(header, separators=(",", ":")) + "\n" + line
+            self.extends = generation
+        data = line.encode()
+        try:
             if self._torn:
                 os.ftruncate(descriptor, self.position)
                 self._torn = False
@@ -112,12 +147,42 @@ class Journal:
             while written < len(data):
                 written += os.write(descriptor, data[written:])
         except OSError as exc:
+            self._undo_partial_write(descriptor)
             raise StoreFileError(f"{self.path}: cannot be written: {exc.strerror or exc}") from exc
         self.position += len(data)
 
-    def read_from_start(self) -> None:
-        """Forget the position: the next :meth:`read_new` reads the whole journal."""
-        self.inode, self.position, self._torn = None, 0, False
+    def sync(self) -> None:
+        """Make what was appended durable (power loss included)."""
+        if self._open is not None:
+            try:
+                os.fdatasync(self._open[1])
+                if self._created:
+                    fsync_folder(os.path.dirname(self.path))
+                    self._created = False
+            except OSError as exc:
+                raise StoreFileError(f"{self.path}: cannot be synced to disk: {exc.strerror or exc}") from exc
+
+    def forget(self) -> None:
+        """Forget what was read: the next :meth:`read_new` reads the whole journal."""
+        self.inode, self.position, self.extends, self._torn = None, 0, None, False
+
+    def remove(self) -> None:
+        """Remove the journal (its units are in the file now); the next commit starts a new one."""
+        remove_quietly(self.path)
+        self.forget()
+
+    def set_aside(self) -> str:
+        """Rename the journal out of the way (it extends another file); returns its new path."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = f"{self.path}.orphan-{stamp}"
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            pass  # someone else set it aside first
+        except OSError as exc:
+            raise StoreFileError(f"{self.path}: cannot be set aside: {exc.strerror or exc}") from exc
+        self.forget()
+        return aside
 
     def _descriptor(self) -> int:
         """The journal open for appending: kept open while it is the same file."""
@@ -126,30 +191,51 @@ class Journal:
             if inode == self.inode:
                 return descriptor
             os.close(descriptor)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-        self.inode = os.fstat(descriptor).st_ino
-        self._open = (self.inode, descriptor)
+            self._open = None
+        descriptor = open_beside(self.database, self.path, os.O_WRONLY | os.O_APPEND, what="journal")
+        found = os.fstat(descriptor)
+        if found.st_ino != self.inode:  # a new journal (read_new saw none): begin it with its header
+            self.inode, self.position, self._torn, self._created = found.st_ino, 0, found.st_size > 0, True
+        self._open = (found.st_ino, descriptor)
         return descriptor
 
-    def start_afresh(self) -> None:
-        """Remove the journal (after its lines went into the file); the next commit makes a new one."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        self.read_from_start()
-
-    def _parse(self, line: bytes, offset: int) -> Entry:
+    def _undo_partial_write(self, descriptor: int) -> None:
         try:
-            entry = json.loads(line)
-            table, doc_id, row = entry["t"], entry["d"], entry["r"]
-            if not (isinstance(table, str) and isinstance(doc_id, str) and isinstance(row, dict)):
-                raise TypeError("fields of the wrong type")
-        except (ValueError, KeyError, TypeError) as exc:
+            os.ftruncate(descriptor, self.position)
+        except OSError:
+            self._torn = True  # the next writer trims it; readers never apply a line without its newline
+
+    def _parse(self, line: bytes, offset: int) -> list[Entry] | None:
+        """A unit, or ``None`` for the header (whose generation is kept in ``extends``)."""
+        try:
+            value = json.loads(line)
+            if offset == 0:
+                if not (isinstance(value, dict) and value.get("journal") == "prorch_nb"):
+                    raise ValueError("the first line is not a prorch_nb journal header")
+                if value.get("format") != FORMAT or not isinstance(value.get("extends"), str):
+                    raise ValueError(f"format {value.get('format')!r} is not {FORMAT} (another prorch_nb version?)")
+                self.extends = value["extends"]
+                return None
+            return [_entry(item) for item in value]
+        except (ValueError, TypeError) as exc:
             raise StoreFileError(
                 f"{self.path}: the journal line at byte {offset} is corrupt ({exc}); it was left untouched"
             ) from exc
-        return table, doc_id, row
 
 
-@functools.cache
-def _line_start(table: str) -> str:
-    return f'{{"t":{json.dumps(table)},"d":'
+def _entry(item: Any) -> Entry:
+    table, uuid, base, row = item
+    if not (isinstance(table, str) and isinstance(uuid, str) and isinstance(row, dict)):
+        raise TypeError("an entry has fields of the wrong type")
+    if base is not None and not isinstance(base, str):
+        raise TypeError("an entry's base is neither a digest nor null")
+    return table, uuid, base, row
+
+
+def _quote(text: str | None) -> str:
+    """A JSON string (or null) for table names, uuids and digests."""
+    if text is None:
+        return "null"
+    if text.isascii() and text.replace("-", "").replace("_", "").isalnum():
+        return f'"{text}"'
+    return json.dumps(text)

@@ -1,71 +1,103 @@
-"""A TinyDB storage that never leaves a half-written file and refuses to read a bad one."""
+"""The database file itself: read and checked whole, replaced atomically, identified by content.
+
+A rewrite goes to a temporary file beside the database (``<file>.prorch_nb-<random>.tmp``,
+a pattern no one else uses), is fsynced and renamed over the file, so readers see the
+old file or the new one, never a mix. A file that is empty, truncated, not JSON, or not
+shaped like a TinyDB database raises :class:`StoreFileError` naming the file and the
+problem; it is never overwritten.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import glob
+import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Iterable
-from typing import Any
-
-from tinydb.storages import Storage
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.repositories.files import create_unique, fsync_folder, remove_quietly
+
+#: What tells two versions of a file apart cheaply: inode, size, modification time.
+Signature = tuple[int, int, int]
+
+_TEMPORARY = ".prorch_nb-{}.tmp"
 
 
-class AtomicJSONStorage(Storage):
-    """TinyDB's JSON layout, written to a temporary file, fsynced and renamed over.
+class FileContent(NamedTuple):
+    """A version of the file as read or written: its signature and a digest of its bytes."""
 
-    Readers therefore always see a complete committed state. A file that is empty,
-    truncated, not JSON, or not shaped like a TinyDB database raises
-    :class:`StoreFileError` naming the file and the problem; it is never overwritten.
-    Usable with TinyDB itself: ``TinyDB(path, storage=AtomicJSONStorage)``.
+    signature: Signature
+    digest: str
+
+
+def signature_of(path: str) -> Signature | None:
+    """The signature of the file at ``path`` now, ``None`` if there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def digest_of(data: bytes) -> str:
+    """A digest of a file's bytes, to tell whether it changed when its signature looks the same."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_file(path: str) -> tuple[bytes, FileContent] | None:
+    """The file's bytes and content identity, or ``None`` if there is no file."""
+    try:
+        with open(path, "rb") as handle:
+            found = os.fstat(handle.fileno())
+            raw = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    return raw, FileContent((found.st_ino, found.st_size, found.st_mtime_ns), digest_of(raw))
+
+
+def write_file(path: str, chunks: Iterable[str], unchanged: Callable[[], bool] | None = None) -> FileContent | None:
+    """Replace the file with the concatenation of ``chunks`` (JSON text), atomically and durably.
+
+    The chunks are encoded and written one by one, so a large file is never held in
+    memory whole. Returns the identity of what was written, or ``None`` (and nothing is
+    replaced) if ``unchanged()``, asked right before the rename, says the file changed.
     """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        """The file's tables, or ``None`` if the file does not exist yet."""
-        try:
-            with open(self.path, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError:
+    temporary = path + _TEMPORARY.format(os.urandom(6).hex())
+    descriptor = create_unique(path, temporary)
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            for chunk in chunks:
+                data = chunk.encode()
+                digest.update(data)
+                out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            found = os.fstat(out.fileno())
+        if unchanged is not None and not unchanged():
+            remove_quietly(temporary)
             return None
-        except OSError as exc:
-            raise StoreFileError(f"{self.path}: cannot be read: {exc.strerror or exc}") from exc
-        return parse_database(raw, self.path)
+        os.replace(temporary, path)
+        fsync_folder(os.path.dirname(path))
+    except BaseException as exc:
+        remove_quietly(temporary)
+        if isinstance(exc, OSError):
+            raise StoreFileError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
+        raise
+    return FileContent((found.st_ino, found.st_size, found.st_mtime_ns), digest.hexdigest())
 
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        """Replace the file with ``data`` atomically."""
-        self.write_chunks((json.dumps(data, separators=(",", ":")),))
 
-    def write_chunks(self, chunks: Iterable[str]) -> None:
-        """Replace the file with the concatenation of ``chunks`` (JSON text) atomically.
+def remove_stale_temporaries(path: str) -> None:
+    """Remove temporary files a rewrite of ``path`` left when its process was killed.
 
-        The chunks are encoded and written one by one, so the whole file is never held in
-        memory as one string (nor as bytes).
-        """
-        folder = os.path.dirname(os.path.abspath(self.path))
-        handle, temporary = tempfile.mkstemp(prefix=os.path.basename(self.path) + ".", suffix=".tmp", dir=folder)
-        try:
-            os.fchmod(handle, _file_mode(self.path))
-            with os.fdopen(handle, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk.encode())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException as exc:
-            _remove_quietly(temporary)
-            if isinstance(exc, OSError):
-                raise StoreFileError(f"{self.path}: cannot be written: {exc.strerror or exc}") from exc
-            raise
-        _fsync_folder(folder)
-
-    def close(self) -> None:
-        """Nothing stays open between calls."""
+    Call under the database's lock: no rewrite of this store is under way then.
+    """
+    for stale in glob.glob(glob.escape(path) + _TEMPORARY.format("*")):
+        remove_quietly(stale)
 
 
 def parse_database(raw: bytes, path: str) -> dict[str, dict[str, Any]]:
@@ -73,7 +105,7 @@ def parse_database(raw: bytes, path: str) -> dict[str, dict[str, Any]]:
     if not raw.strip():
         raise StoreFileError(
             f"{path}: the file is empty ({len(raw)} bytes), not a TinyDB database; "
-            "it was left untouched (remove it to start a new database)"
+            "it was left untouched (remove it to start a new database; a journal of the old one is then set aside)"
         )
     try:
         data = json.loads(raw)
@@ -98,26 +130,3 @@ def parse_database(raw: bytes, path: str) -> dict[str, dict[str, Any]]:
                     f"(object), found {type(row).__name__}; the file was left untouched"
                 )
     return data
-
-
-def _file_mode(path: str) -> int:
-    """The existing file's permissions, or the usual ones for a new file."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def _fsync_folder(folder: str) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

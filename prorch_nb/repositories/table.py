@@ -18,7 +18,7 @@ INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
 
 #: One encoder for every row: ``json.dumps`` with non-default separators builds a new
 #: encoder on each call. Same output as ``json.dumps(value, separators=(",", ":"))``.
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
 #: Reads the value at a position of a text. Rows are this module's own compact JSON, so
 #: the checks ``json.loads`` adds (whitespace, trailing data) are not needed.
 _scan = json.JSONDecoder().scan_once
@@ -26,7 +26,7 @@ _scan = json.JSONDecoder().scan_once
 
 def quoted(doc_id: str) -> str:
     """A document id as a JSON string (ids are digits, which need no escaping)."""
-    return f'"{doc_id}"' if doc_id.isdigit() else _encode(doc_id)
+    return f'"{doc_id}"' if doc_id.isdigit() else compact_json(doc_id)
 
 
 class IndexedTable:
@@ -95,9 +95,30 @@ class IndexedTable:
         """Every record, in document order of insertion."""
         return _parse_many(self.rows.values())
 
+    def as_dicts(self) -> dict[str, dict[str, Any]]:
+        """Every record by document id, as TinyDB's layout has them."""
+        return dict(zip(self.rows, self.all(), strict=True))
+
     def doc_id_of(self, uuid: str) -> str | None:
         """The document id of the record ``uuid``, or ``None``."""
         return self._by_uuid.get(uuid)
+
+    def uuid_at(self, doc_id: str) -> Any:
+        """The uuid of the document ``doc_id`` (which must exist)."""
+        return self._facts[doc_id][0]
+
+    def text_by_uuid(self, uuid: str) -> str | None:
+        """The stored text of the record ``uuid``, or ``None``."""
+        doc_id = self._by_uuid.get(uuid)
+        return None if doc_id is None else self.rows[doc_id]
+
+    def put(self, uuid: str, row: dict[str, Any]) -> None:
+        """Set the record ``uuid`` to ``row`` in its place, or insert it under a new document id."""
+        doc_id = self._by_uuid.get(uuid)
+        if doc_id is None:
+            self.insert(row)
+        else:
+            self._set(doc_id, row)
 
     def text_of(self, doc_id: str) -> str | None:
         """The stored text of a document (``None`` if absent), for undoing a change."""
@@ -108,7 +129,7 @@ class IndexedTable:
         self.replace(doc_id, None if text is None else _parse(text))
 
     def replace(self, doc_id: str, row: dict[str, Any] | None) -> None:
-        """Set a document to ``row`` (as read from a journal) in its place, or remove it when ``None``."""
+        """Set a document to ``row`` (as read from the file) in its place, or remove it when ``None``."""
         if row is None:
             if doc_id in self.rows:
                 self._remove(doc_id)
@@ -151,7 +172,7 @@ class IndexedTable:
 
         ``keys`` is the row's tuple of keys when known.
         """
-        self.rows[doc_id] = _encode(row)
+        self.rows[doc_id] = compact_json(row)
         if keys is None:
             keys = tuple(row)
             keys = self._layouts.setdefault(keys, keys)

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
 from prorch_nb.display import RichDisplay
-from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.repositories.database import Database
+from prorch_nb.interfaces.repository import IRepository, Keep
+from prorch_nb.repositories.database import Database, Durability
 from prorch_nb.utils.constants import Metadata
 
 
@@ -18,22 +18,25 @@ class TinyDBRepository(RichDisplay, IRepository):
 
     Tables are named by ``Metadata.TABLE_NAMES``, so a file written by prorch 1.0.1 or by
     the seed's own TinyDBRepository example is read as is, and TinyDB can open ours.
-    Choose another file without subclassing: ``TinyDBRepository.at("runs/backup.json")``.
+    Choose another file without subclassing: ``TinyDBRepository.at("runs/backup.json")``;
+    ``durability="commit"`` there fsyncs every commit (see :mod:`~prorch_nb.repositories.database`).
     """
 
     path: ClassVar[str | os.PathLike[str]] = "database.json"
+    durability: ClassVar[Durability] = "process"
     returns_copies = True
 
     def __init__(self, model: str) -> None:
         super().__init__(model)
-        self._database = Database.at(self.path)
+        self._database = Database.at(self.path, self.durability)
         self._name = Metadata.TABLE_NAMES[model]
 
     @classmethod
-    def at(cls, path: str | os.PathLike[str]) -> type[TinyDBRepository]:
-        """A repository class bound to the file ``path``."""
+    def at(cls, path: str | os.PathLike[str], durability: Durability = "process") -> type[TinyDBRepository]:
+        """A repository class bound to the file ``path``, committing with ``durability``."""
+        Database.at(path, durability)  # checks the durability now, not at the first use
         absolute = os.path.abspath(os.fspath(path))
-        return type(f"{cls.__name__}@{absolute}", (cls,), {"path": absolute})
+        return type(f"{cls.__name__}@{absolute}", (cls,), {"path": absolute, "durability": durability})
 
     @property
     def database(self) -> Database:
@@ -68,8 +71,16 @@ class TinyDBRepository(RichDisplay, IRepository):
         return self._database.unit_of_work()
 
     def batch(self) -> AbstractContextManager[None]:
-        """Fold the journal into the file when the outermost batch ends (see ``Database``)."""
+        """Fold the journal into the file when the outermost batch ends, if it is due (see ``Database``)."""
         return self._database.batch()
+
+    def checkpoint(self, keep: Keep = None) -> bool:
+        """Fold the journal into the file now, so that other programs reading it see every commit."""
+        return self._database.checkpoint(keep=keep)
+
+    def checkpoint_soon(self) -> None:
+        """Fold the journal in the background shortly, off the caller's path (after a click)."""
+        self._database.checkpoint_soon()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name} in {self._database.path}>"

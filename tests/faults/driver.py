@@ -20,7 +20,7 @@ import time
 
 from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
-from prorch_nb.repositories import database
+from prorch_nb.repositories import checkpoints
 from prorch_nb.store import Store
 from tests.faults.workload import FaultFlow
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Fold whenever the journal outgrows the file, however small: the files here are small,
     # and kills must land in rewrites too.
-    database.MIN_JOURNAL_TO_FOLD = 0
+    checkpoints.MIN_JOURNAL_TO_FOLD = 0
     if args.command == "orchestrate":
         return 1 if orchestrate(args.db, lease_seconds=args.lease, deadline_seconds=args.deadline) else 0
     if args.command == "tick":

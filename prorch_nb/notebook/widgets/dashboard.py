@@ -21,6 +21,7 @@ from prorch_nb.notebook.widgets.log import ErrorList, LogView, capture_stdout
 from prorch_nb.notebook.widgets.panel import PipelinePanel
 from prorch_nb.orchestrator.orchestrator import Orchestrator
 from prorch_nb.report import RunReport, TickReport
+from prorch_nb.store import Store
 from prorch_nb.styles import glyph
 from prorch_nb.utils.constants import Status
 
@@ -134,6 +135,7 @@ class Dashboard(widgets.VBox):
                 self.log_view.output(f"{pipeline_class.name} {run.uuid[:8]}", "".join(printed))
         self.log_view.action(message)
         self.select(run.uuid)
+        Store(self.repository_class).checkpoint_soon()  # the file alone catches up, off the click's path
 
     def tick(self) -> None:
         """One pass of the orchestrator; shows its report and errors."""
@@ -142,6 +144,7 @@ class Dashboard(widgets.VBox):
             report = self.orchestrator.execute_pipelines()
         self._passed("Tick", report, "".join(printed))
         self.refresh()
+        Store(self.repository_class).checkpoint_soon()
 
     def run_until_done(self) -> None:
         """Start passes in a background thread until nothing is pending (see :meth:`stop`)."""

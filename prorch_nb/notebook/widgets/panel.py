@@ -19,6 +19,7 @@ from prorch_nb.notebook.widgets.base import button, close_tree, guarded, snapsho
 from prorch_nb.notebook.widgets.log import ErrorList, LogView, capture_stdout
 from prorch_nb.notebook.widgets.resolve import ResolveBar
 from prorch_nb.pipeline.pipeline import Pipeline
+from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
 
@@ -160,6 +161,7 @@ class PipelinePanel(widgets.VBox):
         finally:
             self._busy = False
             self.refresh()
+            Store(self.repository_class).checkpoint_soon()  # the file alone catches up, off the click's path
         if self._on_action is not None:
             guarded("Update", self._on_action, self._report)()
 
