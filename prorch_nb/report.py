@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.plurals import plural
+from prorch_nb.utils.uuids import short_uuid
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ class TickOutcome:
         return f"{verb} {self.step_name}{result}{conflict}"
 
     def __str__(self) -> str:
-        line = f"{self.pipeline_name} {self.pipeline_uuid[:8]}: {self.action}"
+        line = f"{self.pipeline_name} {short_uuid(self.pipeline_uuid)}: {self.action}"
         return f"{line}\n    error: {self.error}" if self.error else line
 
 
@@ -62,7 +64,7 @@ class TickError:
     exception: BaseException = field(repr=False, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.pipeline_name} {self.pipeline_uuid[:8]}: {self.message}"
+        return f"{self.pipeline_name} {short_uuid(self.pipeline_uuid)}: {self.message}"
 
 
 @dataclass
@@ -95,7 +97,7 @@ class TickReport:
     def __repr__(self) -> str:
         return (
             f"<TickReport: {len(self.outcomes)} ticked, {len(self.advanced)} advanced, "
-            f"{len(self.ended)} ended, {len(self.failed)} failed, {len(self.errors)} errors>"
+            f"{len(self.ended)} ended, {len(self.failed)} failed, {plural(len(self.errors), 'error')}>"
         )
 
     def __str__(self) -> str:
@@ -127,8 +129,8 @@ class RunReport:
 
     def __repr__(self) -> str:
         return (
-            f"<RunReport: {len(self.ticks)} passes, {len(self.ended)} ended, "
-            f"{len(self.errors)} errors; stopped: {self.stopped_because}>"
+            f"<RunReport: {plural(len(self.ticks), 'pass')}, {len(self.ended)} ended, "
+            f"{plural(len(self.errors), 'error')}; stopped: {self.stopped_because}>"
         )
 
     def __str__(self) -> str:

@@ -40,6 +40,22 @@ def style_of(status: str) -> StatusStyle:
     return STYLES.get(status, UNKNOWN)
 
 
+def badge_css(status: str, *, border: bool = True) -> str:
+    """The inline CSS of a badge showing ``status``: its colours and, if ``border``, a border styled like the diagram's.
+
+    >>> badge_css("pending")
+    'background:#bfdbfe;color:#0b1f4d;border:2px solid #1d4ed8'
+    >>> badge_css("failed", border=False)
+    'background:#fecaca;color:#450a0a'
+    """
+    look = style_of(status)
+    colours = f"background:{look.fill};color:{look.font}"
+    if not border:
+        return colours
+    width, line = ("2px", "solid") if look.line == "bold" else ("1px", look.line)
+    return f"{colours};border:{width} {line} {look.border}"
+
+
 def glyph(status: str) -> str:
     """The one-character mark of ``status``."""
     return style_of(status).glyph

@@ -74,7 +74,7 @@ def test_tick_shows_the_report_and_its_errors(dashboard, repository):
     dashboard.tick_button.click()
     assert [s.status for s in run.step_records()][1] == Status.FAILED
     report = html.unescape(dashboard.report_view.value)
-    assert "<TickReport: 1 ticked, 1 advanced, 0 ended, 1 failed, 1 errors>" in report
+    assert "<TickReport: 1 ticked, 1 advanced, 0 ended, 1 failed, 1 error>" in report
     assert "ValueError: disk full" in report and "<details><summary>Traceback</summary>" in report
     assert "Tick: <TickReport" in dashboard.log_view.text
     assert "✗ failed" not in dashboard.runs_view.value  # the run fails on its next tick

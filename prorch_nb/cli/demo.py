@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 from prorch_nb.cli.database import CliError
-from prorch_nb.cli.terminal import Terminal, duration, header, local_time, plain, plural
+from prorch_nb.cli.terminal import Terminal, header, local_time, plain
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.durations import duration_between
+from prorch_nb.utils.history import ended_at, started_at
+from prorch_nb.utils.plurals import plural
+from prorch_nb.utils.uuids import short_uuid
 
 
 def demo(db: Path, terminal: Terminal) -> None:
@@ -27,7 +30,7 @@ def demo(db: Path, terminal: Terminal) -> None:
     kept = f" (keeping {plural(earlier, 'earlier run')})" if earlier else ""
     print(f"Demo database: {db.resolve()}{kept}")
     run = BackupAutomationPipeline(repository_class=repository_class)
-    print(f"Created run {run.uuid[:8]} of {run.name}: {', '.join(s.name for s in run.step_records())}\n")
+    print(f"Created run {short_uuid(run.uuid)} of {run.name}: {', '.join(s.name for s in run.step_records())}\n")
 
     print("tick 1: run.start()", flush=True)
     print(f"  -> {run.start()}")
@@ -44,19 +47,14 @@ def demo(db: Path, terminal: Terminal) -> None:
         if not report.changed:
             break
 
-    print(f"\nRun {run.uuid[:8]} {run.status} after {tick} ticks:\n")
+    print(f"\nRun {short_uuid(run.uuid)} {run.status} after {plural(tick, 'tick')}:\n")
     steps = run.step_records()
     rows = [header("#", "NAME", "STATUS", "STARTED", "ENDED", "DURATION")]
     for number, item in [("", run), *((f"{n}", step) for n, step in enumerate(steps, start=1))]:
-        started, ended = _started_and_ended(item.history)
-        times = plain(local_time(started, precise=True), local_time(ended, precise=True), duration(started, ended))
+        started, ended = started_at(item.history), ended_at(item.history)
+        times = plain(
+            local_time(started, precise=True), local_time(ended, precise=True), duration_between(started, ended)
+        )
         rows.append([*plain(number, item.name or ""), terminal.mark(item.status), *times])
     print("\n".join(terminal.table(rows, indent="  ")))
     print(f"\nSee it again with: prorch-nb status --db {db}")
-
-
-def _started_and_ended(history: list[dict[str, Any]]) -> tuple[str | None, str | None]:
-    """When a record became pending and when it ended, from its status history."""
-    started = next((entry["at"] for entry in history if entry.get("status") == Status.PENDING), None)
-    ended = next((entry["at"] for entry in history if entry.get("status") in Status.ENDED), None)
-    return started, ended

@@ -10,11 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 from prorch_nb.cli.database import CliError, open_store
-from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, plural, printable
+from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.display import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.plurals import plural
+from prorch_nb.utils.uuids import short_uuid
 
 #: Colour of the error or note shown after a failed or cancelled step.
 DETAIL_COLOUR = "2"
@@ -57,7 +59,7 @@ def _table(records: list[PipelineData], steps: dict[str, list[StepData]], termin
         current = names.get(record.metadata.get("current_step") or "", "-")
         pipeline_rows.append(
             [
-                *plain(record.uuid[:8], record.name),
+                *plain(short_uuid(record.uuid), record.name),
                 terminal.mark(record.status),
                 *plain(current, local_time(record.created_at), local_time(record.updated_at)),
             ]

@@ -12,10 +12,10 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TextIO
 
 from prorch_nb.styles import STYLES, style_of
+from prorch_nb.utils.clock import parse_time
 
 #: A table cell: its text and the ANSI SGR parameters to show it with ("" for plain).
 Cell = tuple[str, str]
@@ -79,34 +79,12 @@ def plain(*texts: str) -> list[Cell]:
 
 def local_time(iso: str | None, *, precise: bool = False) -> str:
     """A stored UTC time in local time: date and seconds, or time to the millisecond."""
-    moment = _parse(iso)
+    moment = parse_time(iso)
     if moment is None:
         return "-"
     if precise:
         return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def duration(start: str | None, end: str | None) -> str:
-    """The time from ``start`` to ``end`` in a unit that suits it ("-" if either is missing)."""
-    first, last = _parse(start), _parse(end)
-    if first is None or last is None:
-        return "-"
-    seconds = (last - first).total_seconds()
-    if seconds < 1:
-        return f"{seconds * 1000:.1f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
-
-
-def _parse(iso: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(iso) if iso else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _xterm_colour(hex_colour: str) -> str:
@@ -147,8 +125,3 @@ def replacing_unencodable(*streams: TextIO) -> Iterator[None]:
         for stream in changed:
             with contextlib.suppress(OSError, ValueError):  # a closed or broken stream stays as it is
                 stream.reconfigure(errors="strict")
-
-
-def plural(count: int, noun: str, nouns: str = "") -> str:
-    """``count`` and ``noun``, or its plural ``nouns`` (default: ``noun`` + "s") unless the count is one."""
-    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"

@@ -13,9 +13,11 @@ from types import FrameType
 from typing import Any
 
 from prorch_nb.cli.database import CliError, open_store
-from prorch_nb.cli.terminal import one_line, plural
+from prorch_nb.cli.terminal import one_line
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.report import RunReport, TickReport
+from prorch_nb.utils.plurals import plural
+from prorch_nb.utils.uuids import short_uuid
 
 
 class _Interrupted(Exception):
@@ -97,7 +99,7 @@ class _PassLog:
             print(f"{_now()} error: {one_line(str(error))}", file=sys.stderr, flush=True)
         if not report.changed:
             return
-        ended = ", ".join(f"{o.pipeline_name} {o.pipeline_uuid[:8]} {o.pipeline_after}" for o in report.ended)
+        ended = ", ".join(f"{o.pipeline_name} {short_uuid(o.pipeline_uuid)} {o.pipeline_after}" for o in report.ended)
         print(
             f"{_now()} pass {self.passes}: {len(report.outcomes)} ticked, {len(report.advanced)} advanced, "
             f"{len(report.ended)} ended{f' ({ended})' if ended else ''}, {plural(len(report.errors), 'error')}",
@@ -124,7 +126,7 @@ def import_user_module(name_or_path: str) -> None:
 
 def _summary(report: RunReport) -> str:
     return (
-        f"{_now()} done: {plural(len(report.ticks), 'pass', 'passes')}, {len(report.ended)} ended, "
+        f"{_now()} done: {plural(len(report.ticks), 'pass')}, {len(report.ended)} ended, "
         f"{plural(len(report.errors), 'error')}; "
         f"stopped because {report.stopped_because}"
     )

@@ -11,6 +11,7 @@ from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.step.step import Step
+from prorch_nb.utils.uuids import short_uuid
 
 
 @register_step
@@ -25,7 +26,7 @@ class BackupGeneration(OnStartMixin, OnContinueMixin, Step):
 
     def on_continue(self) -> None:
         print("Backup generation completed.")
-        self.context["backup_path"] = f"/backups/{self.pipeline_uuid[:8]}.tar.gz"
+        self.context["backup_path"] = f"/backups/{short_uuid(self.pipeline_uuid)}.tar.gz"
         self.finish()
 
 

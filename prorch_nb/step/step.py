@@ -22,6 +22,7 @@ from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.data import clone
 from prorch_nb.utils.json_values import check_json
+from prorch_nb.utils.uuids import short_uuid
 
 if TYPE_CHECKING:
     from prorch_nb.pipeline.pipeline import Pipeline
@@ -218,4 +219,4 @@ class Step(Tracked):
         return self.pipeline_uuid
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} {self.uuid[:8]} {self.status}>"
+        return f"<{type(self).__name__} {self.name} {short_uuid(self.uuid)} {self.status}>"
