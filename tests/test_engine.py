@@ -169,7 +169,7 @@ def test_raising_hook_never_stops_the_orchestrator(repository_class):
     report = Orchestrator(OrchestratorConfig(repository_class=repository_class)).execute_pipelines()
     assert len(report.outcomes) == 3 and len(report.errors) == 1 and len(report.failed) == 1
     assert "disk full" in report.errors[0].message and report.errors[0].pipeline_uuid == broken.uuid
-    assert "1 failed, 1 errors" in repr(report)
+    assert "1 failed, 1 error>" in repr(report)
     Orchestrator(OrchestratorConfig(repository_class=repository_class)).run_until_done()
     assert statuses(broken)[0] == X
     assert statuses(healthy_before)[0] == statuses(healthy_after)[0] == F
