@@ -17,7 +17,7 @@ from prorch_nb.exceptions.exceptions import (
     StoreFileError,
     StoreWarning,
 )
-from prorch_nb.interfaces.repository import IRepository, Keep
+from prorch_nb.interfaces.repository import REQUIRED_METHODS, IRepository, Keep, implements, repository_method
 from prorch_nb.utils.constants import Metadata, Status
 
 
@@ -26,7 +26,8 @@ class Store:
 
     Works with any class following the seed's four-method interface; uses a
     repository's optional methods (``unit_of_work``, ``batch``, ``all``, ``status_of``,
-    ``search_uuids``) when it has them.
+    ``search_uuids``, ``checkpoint``) when it has them (see
+    :func:`~prorch_nb.interfaces.repository.implements`).
     """
 
     def __init__(self, repository_class: type[IRepository]) -> None:
@@ -35,9 +36,11 @@ class Store:
         self._copy = not getattr(repository_class, "returns_copies", False)
         self.pipelines = repository_class(Metadata.PIPELINES_MODEL)
         self.steps = repository_class(Metadata.STEP_MODEL)
-        self._statuses_indexed = _has_own(self.steps, "status_of")
-        self._uuids_listed = _has_own(self.pipelines, "search_uuids")
-        self._unit_tables = tuple(table for table in (self.pipelines, self.steps) if _has_own(table, "unit_of_work"))
+        tables = (self.pipelines, self.steps)
+        self._statuses_indexed = implements(type(self.steps), "status_of")
+        self._uuids_listed = implements(type(self.pipelines), "search_uuids")
+        self._unit_tables = tuple(table for table in tables if implements(type(table), "unit_of_work"))
+        self._batch_tables = tuple(table for table in tables if implements(type(table), "batch"))
         self._open_units: contextlib.AbstractContextManager | None = None
         self._depth = 0
         self._unit = _StoreUnit(self)
@@ -52,7 +55,9 @@ class Store:
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Let repositories that support it write the units inside together."""
-        with _optional(self.pipelines, "batch"), _optional(self.steps, "batch"):
+        with contextlib.ExitStack() as stack:
+            for table in self._batch_tables:
+                stack.enter_context(table.batch())
             yield
 
     def checkpoint(self, *, quietly: bool = False, keep: Keep = None) -> None:
@@ -63,9 +68,7 @@ class Store:
         """
         try:
             for table in (self.pipelines, self.steps):
-                checkpoint = getattr(table, "checkpoint", None)
-                if checkpoint is not None:
-                    checkpoint(keep=keep)
+                repository_method(table, "checkpoint")(keep=keep)
         except StoreFileError as exc:
             if not quietly:
                 raise
@@ -74,8 +77,7 @@ class Store:
     def checkpoint_soon(self) -> None:
         """Ask a journalled repository to bring its file up to date shortly, in the background."""
         for table in (self.pipelines, self.steps):
-            if hasattr(table, "checkpoint_soon"):
-                table.checkpoint_soon()
+            repository_method(table, "checkpoint_soon")()
 
     # Reads -------------------------------------------------------------------------
 
@@ -89,10 +91,7 @@ class Store:
 
     def status_of(self, record: PipelineData | StepData) -> str | None:
         """The stored status of ``record`` (``None`` if it is not stored yet)."""
-        table = self._table(record)
-        if hasattr(table, "status_of"):
-            return table.status_of(record.uuid)
-        return IRepository.status_of(table, record.uuid)
+        return repository_method(self._table(record), "status_of")(record.uuid)
 
     def steps_of(self, pipeline_uuid: str) -> list[StepData]:
         """The steps of a pipeline in order (by position; storage order for old records)."""
@@ -144,13 +143,13 @@ class Store:
 
     def all_pipelines(self) -> list[PipelineData]:
         """Every pipeline record, oldest first."""
-        records = [self._pipeline_record(data) for data in _all(self.pipelines)]
+        records = [self._pipeline_record(data) for data in repository_method(self.pipelines, "all")()]
         records.sort(key=lambda record: record.created_at or "")
         return records
 
     def all_steps(self) -> list[StepData]:
         """Every step record, in storage order."""
-        return [self._step_record(data) for data in _all(self.steps)]
+        return [self._step_record(data) for data in repository_method(self.steps, "all")()]
 
     # Writes ------------------------------------------------------------------------
 
@@ -172,17 +171,13 @@ class Store:
         return self.steps if isinstance(record, StepData) else self.pipelines
 
 
-#: What every repository class implements (the seed's interface).
-REQUIRED_METHODS = ("get", "save", "update", "search")
-
-
 def check_repository_class(repository_class: Any) -> None:
     """Refuse what is not a repository class, naming the methods it lacks."""
     if not callable(repository_class):
         raise RepositoryNotDefinedException(f"repository_class must be a repository class, got {repository_class!r}")
     if not isinstance(repository_class, type):
         return  # a factory: its instances are checked when used
-    missing = [name for name in REQUIRED_METHODS if not _has_own(repository_class, name)]
+    missing = [name for name in REQUIRED_METHODS if not implements(repository_class, name)]
     if missing:
         raise RepositoryNotDefinedException(
             f"repository class {repository_class.__qualname__} does not implement {', '.join(missing)}; "
@@ -236,20 +231,3 @@ class _StoreUnit:
             return False
         units, store._open_units = store._open_units, None
         return bool(units.__exit__(*exc_info))
-
-
-def _has_own(table: Any, method: str) -> bool:
-    """Whether a table (or repository class) has a method of its own, not the interface's default."""
-    found = getattr(table if isinstance(table, type) else type(table), method, None)
-    return found is not None and found is not getattr(IRepository, method)
-
-
-def _optional(table: Any, hook: str) -> contextlib.AbstractContextManager:
-    method = getattr(table, hook, None)
-    return method() if method else contextlib.nullcontext()
-
-
-def _all(table: Any) -> list[dict[str, Any]]:
-    if hasattr(table, "all"):
-        return table.all()
-    return IRepository.all(table)

@@ -1,8 +1,27 @@
-"""The storage extension point: four methods to write, optional ones to do better."""
+"""The storage extension point: four methods to write, optional ones to do better.
+
+Which optional methods a repository class provides is decided here, and only here
+(:func:`implements`); the engine calls them through :func:`repository_method`, which
+falls back on :class:`IRepository`'s default for a class that lacks one, even a class
+that does not derive from it (the seed's four-method classes).
+
+>>> class Minimal:  # the seed's interface only, not derived from IRepository
+...     def __init__(self, model): self.rows = {"a": {"uuid": "a", "status": "pending"}}
+...     def get(self, uuid): return self.rows.get(uuid)
+...     def save(self, data): ...
+...     def update(self, uuid, data): ...
+...     def search(self, filter): return [r for r in self.rows.values() if r.get(filter[0]) == filter[1]]
+>>> implements(Minimal, "get"), implements(Minimal, "status_of")
+(True, False)
+>>> repository_method(Minimal("STEP"), "status_of")("a")
+'pending'
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal
 
@@ -21,7 +40,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Five methods are optional and have working defaults:
+    Seven methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -33,6 +52,10 @@ class IRepository:
     * ``search_uuids(filter)``: the uuids of the records ``search(filter)`` finds, in
       storage order, for a store that can list them without reading each record (the
       orchestrator lists pending runs this way); the default uses ``search``.
+    * ``checkpoint(keep=None)``: bring a store's own file up to date (fold a journal into
+      it), returning whether it changed anything; the default does nothing.
+    * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
+      does nothing.
     """
 
     model: str
@@ -80,3 +103,29 @@ class IRepository:
     def all(self) -> list[dict[str, Any]]:
         """Every record of this table, in storage order within each status."""
         return [record for status in Status.ALL for record in (self.search(["status", status]) or [])]
+
+    def checkpoint(self, keep: Keep = None) -> bool:
+        """Bring the store's own file up to date; nothing to do unless a store overrides it."""
+        return False
+
+    def checkpoint_soon(self) -> None:
+        """Bring the store's own file up to date shortly; nothing to do unless a store overrides it."""
+
+
+#: What every repository class implements (the seed's interface).
+REQUIRED_METHODS = ("get", "save", "update", "search")
+#: What a repository class may implement to do better; :class:`IRepository` has a default for each.
+OPTIONAL_METHODS = ("unit_of_work", "batch", "all", "status_of", "search_uuids", "checkpoint", "checkpoint_soon")
+
+
+def implements(repository_class: type, method: str) -> bool:
+    """Whether ``repository_class`` has ``method`` of its own: :class:`IRepository`'s stand-in does not count."""
+    found = getattr(repository_class, method, None)
+    return callable(found) and found is not getattr(IRepository, method, None)
+
+
+def repository_method(table: Any, method: str) -> Callable[..., Any]:
+    """``table``'s own ``method``, else :class:`IRepository`'s default bound to ``table``."""
+    if implements(type(table), method):
+        return getattr(table, method)
+    return functools.partial(getattr(IRepository, method), table)
