@@ -5,6 +5,56 @@ A drop-in for prorch 1.0.1: change the import root and its code runs.
 >>> import prorch_nb as pn
 >>> pn.Status.FINISHED
 'finished'
+
+Where things are (imports point down this list: the engine never imports the views)
+
+============================  ==============================================================
+``notebook/``                 views: Graphviz diagrams, pandas frames, ipywidgets panels
+``display.py``                the Jupyter shim of engine objects (views imported when shown)
+``cli/``                      ``prorch-nb``: demo, status, run (the worker), checkpoint
+``repositories/``             stores: TinyDB file (journal, checkpoints), in-memory, SQL
+``orchestrator/``             :class:`Orchestrator`: passes over the pending runs
+``pipeline/``, ``step/``      :class:`Pipeline` (a run per instance, its tick), :class:`Step`
+``mixins/``, ``decorators/``  the seed's hook mixins and registration decorators
+``lifecycle.py``              the one write path for status changes (history, listeners)
+``store.py``                  the engine's gateway to a repository class: typed records
+``claims.py``                 which worker runs a step's hooks, and until when
+``registry.py``, ``runs.py``  registered names; loading and checkpointing stored runs
+``report.py``                 what ticks, passes and runs did (and why a run stopped)
+``styles.py``                 the status palette shared by every view
+``interfaces/``               :class:`IRepository`, and which optional methods a store has
+``dataclasses/``              stored records (``PipelineData``, ``StepData``), conversion
+``exceptions/``               every exception, each also a fitting builtin
+``utils/``                    constants, clock, durations, history, plurals, short uuids, ...
+``examples/``                 the seed's backup automation (``prorch-nb demo``)
+============================  ==============================================================
+
+Glossary
+
+run
+    One stored instance of a pipeline: a pipeline record and one record per step.
+tick
+    ``pipeline.start()``: a run ends if its steps say so, else starts at most one step
+    and continues the pending one.
+pass
+    ``Orchestrator.execute_pipelines()``: every pending run ticks once, oldest first;
+    ``run_until_done()`` makes passes until none is pending or a pass changes nothing.
+unit of work
+    A group of changes committed all or nothing (a run's creation, a tick's start, a
+    step's end); hooks never run inside one.
+claim
+    A worker's mark on a step whose hooks it runs (``claimed_by``, ``claimed_until``),
+    so no other worker runs them meanwhile; it lapses when its lease ends or its
+    process dies.
+journal
+    The TinyDB store's append-only file beside the database: one line per unit of work
+    committed since the file was last rewritten.
+checkpoint (fold)
+    Rewriting the database file with the journal folded in, then removing the journal,
+    so that the file alone is current.
+generation
+    The random id each rewrite gives the database file; a journal names the generation
+    it extends and is never replayed onto another.
 """
 
 from prorch_nb.dataclasses.orchestrator import OrchestratorConfig, SavedItem

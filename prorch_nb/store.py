@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from prorch_nb.dataclasses._record import record_to_dict
+from prorch_nb.dataclasses.conversion import record_to_dict
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import (

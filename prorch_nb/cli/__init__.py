@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from prorch_nb import __version__
-from prorch_nb.cli.database import CliError, checkpoint
 from prorch_nb.cli.demo import demo
+from prorch_nb.cli.opening import CliError, checkpoint
 from prorch_nb.cli.status import status
 from prorch_nb.cli.terminal import Terminal, one_line, replacing_unencodable
 from prorch_nb.cli.worker import run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from prorch_nb.cli.database import CliError
+from prorch_nb.cli.opening import CliError
 from prorch_nb.cli.terminal import Terminal, header, local_time, plain
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from prorch_nb.cli.database import CliError, open_store
+from prorch_nb.cli.opening import CliError, open_store
 from prorch_nb.cli.terminal import one_line
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.report import RunReport, TickReport

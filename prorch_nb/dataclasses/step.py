@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from prorch_nb.dataclasses._record import record_from_dict
+from prorch_nb.dataclasses.conversion import record_from_dict
 
 
 @dataclass(slots=True)
