@@ -69,6 +69,7 @@ from prorch_nb.orchestrator.orchestrator import Orchestrator
 from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.report import RunReport, TickOutcome, TickReport
 from prorch_nb.repositories.memory import InMemoryRepository
+from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.runs import batch, checkpoint, load_pipeline
 from prorch_nb.step.step import Step
@@ -87,6 +88,7 @@ __all__ = [
     "Pipeline",
     "PipelineData",
     "RunReport",
+    "SQLRepository",
     "SavedItem",
     "Status",
     "StatusChange",

@@ -5,18 +5,24 @@ import pytest
 from prorch_nb import InMemoryRepository, TinyDBRepository
 from tests import pipelines
 from tests.seed_repository import SeedTinyDBRepository
+from tests.sql_databases import postgres_repository, sqlite_repository
 
-REPOSITORIES = ["memory", "tinydb", "seed_example"]
+REPOSITORIES = ["memory", "tinydb", "seed_example", "sqlite", "postgres"]
 
 
 @pytest.fixture(params=REPOSITORIES)
 def repository_class(request, tmp_path, monkeypatch):
     """Every repository the engine must work with, each on fresh storage."""
     monkeypatch.chdir(tmp_path)
-    return {
+    if request.param == "postgres":
+        with postgres_repository() as repository:
+            yield repository
+        return
+    yield {
         "memory": lambda: InMemoryRepository.fresh(),
         "tinydb": lambda: TinyDBRepository.at(tmp_path / "runs.json"),
         "seed_example": lambda: SeedTinyDBRepository,
+        "sqlite": lambda: sqlite_repository(tmp_path),
     }[request.param]()
 
 

@@ -12,6 +12,8 @@ PROVIDED = {
     "memory": {"unit_of_work", "all", "status_of", "search_uuids"},
     "tinydb": set(OPTIONAL_METHODS),
     "seed_example": set(),
+    "sqlite": {"unit_of_work", "all", "status_of", "search_uuids"},
+    "postgres": {"unit_of_work", "all", "status_of", "search_uuids"},
 }
 
 

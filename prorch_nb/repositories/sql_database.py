@@ -1,0 +1,322 @@
+"""One SQL database as this process sees it: an engine, the tables of a prefix, units of work.
+
+Every unit of work is one transaction on a connection of its own thread (SQLite begins it
+``IMMEDIATE``: one writer at a time, readers go on in WAL mode). Every write is a
+compare-and-set on the record's ``version`` as this unit read it: a record someone else
+changed meanwhile raises :class:`ConcurrentChangeError` and the unit is rolled back. A
+committed unit that wrote on PostgreSQL sends a ``NOTIFY`` that sleeping workers wake on.
+
+Statements are SQLAlchemy Core expressions with bound parameters. Errors name the
+database without its password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
+from prorch_nb.repositories.sql_schema import create_or_check, define
+from prorch_nb.repositories.sql_unit import SQLUnit, UnitState
+
+#: Record fields that have a column of their own (all tables / steps only).
+COLUMNS = ("uuid", "name", "status", "created_at")
+STEP_COLUMNS = ("pipeline_uuid", "position", "claimed_by")
+
+
+class SQLDatabase:
+    """The engine and tables of one database URL and prefix, shared by every repository on them."""
+
+    _open: ClassVar[dict[tuple[str, str, str | None], SQLDatabase]] = {}
+    _engines: ClassVar[dict[str, sa.Engine]] = {}  #: one engine (and pool) per URL, whatever the prefix
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, key: tuple[str, str, str | None], url: sa.URL, engine: sa.Engine) -> None:
+        self.key = key
+        prefix, schema = key[1], key[2]
+        self.where = url.render_as_string(hide_password=True)
+        self.dialect = url.get_backend_name()
+        self.prefix, self.schema = prefix, schema
+        self.channel = f"{schema + '.' if schema else ''}{prefix}changes"
+        self.engine = engine
+        self.tables = define(prefix, schema)
+        self._local = threading.local()
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self._unit = SQLUnit(self)
+        self._listening: Any = None  #: the psycopg connection of wait_for_change, once opened
+
+    @classmethod
+    def at(cls, url: str, prefix: str, schema: str | None) -> SQLDatabase:
+        """The shared database object of this URL, prefix and schema."""
+        key = (url, prefix, schema)
+        with cls._open_lock:
+            if key not in cls._open:
+                parsed = database_url(url)
+                if url not in cls._engines:
+                    cls._engines[url] = _engine(parsed)
+                cls._open[key] = cls(key, parsed, cls._engines[url])
+            return cls._open[key]
+
+    def drop(self) -> None:
+        """Drop this prefix's tables (and forget them in this process): for tests and tear-downs."""
+        with self.translated_errors():
+            self.tables.metadata.drop_all(self.engine)
+        with self._open_lock:
+            self._open.pop(self.key, None)
+
+    # Units of work ------------------------------------------------------------------
+
+    def unit_of_work(self) -> SQLUnit:
+        """One transaction for the changes inside; nested units join the outermost."""
+        self.ensure_ready()
+        return self._unit
+
+    @property
+    def state(self) -> UnitState:
+        """This thread's unit of work (``depth`` 0: none open)."""
+        state = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = UnitState()
+        return state
+
+    @contextmanager
+    def connection(self, *, writing: bool = False) -> Iterator[sa.Connection]:
+        """The open unit's connection, or a short transaction of its own (``writing``: a write one)."""
+        self.ensure_ready()
+        state = self.state
+        if state.connection is not None:
+            with self.translated_errors():
+                yield state.connection
+            return
+        with (
+            self.translated_errors(),
+            self.engine.connect() as connection,
+            connection.execution_options(prorch_immediate=writing).begin(),
+        ):
+            yield connection
+
+    @contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """Database errors as :class:`StoreFileError` naming the database (never its password)."""
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+            raise StoreFileError(f"{self.where}: {type(exc.orig).__name__}: {detail}") from exc
+
+    def ensure_ready(self) -> None:
+        """Create or check the tables, once per process."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            with self.translated_errors(), self.engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    key = int.from_bytes(
+                        hashlib.blake2b(self.channel.encode(), digest_size=8).digest(), "big", signed=True
+                    )
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+                    if self.schema:
+                        connection.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+                create_or_check(connection, self.tables, self.where)
+            self._ready = True
+
+    # Records ------------------------------------------------------------------------
+
+    def get(self, model: str, uuid: str) -> dict[str, Any] | None:
+        table = self.tables.by_model[model]
+        with self.connection() as connection:
+            row = connection.execute(sa.select(table.c.record, table.c.version).where(table.c.uuid == uuid)).first()
+        if row is None:
+            return None
+        self.state.read(model, uuid, row.version)
+        return dict(row.record)
+
+    def status_of(self, model: str, uuid: str) -> Any:
+        table = self.tables.by_model[model]
+        with self.connection() as connection:
+            row = connection.execute(sa.select(table.c.status, table.c.version).where(table.c.uuid == uuid)).first()
+        if row is None:
+            return None
+        self.state.read(model, uuid, row.version)
+        return row.status
+
+    def search(self, model: str, field: str, value: Any) -> list[dict[str, Any]]:
+        table = self.tables.by_model[model]
+        if field not in table.c:  # not a column: compared in Python, as TinyDB would
+            return [record for record in self.all(model) if record.get(field) == value]
+        with self.connection() as connection:
+            rows = connection.execute(sa.select(table.c.record).where(table.c[field] == value).order_by(table.c.seq))
+            return [dict(record) for (record,) in rows]
+
+    def search_uuids(self, model: str, field: str, value: Any) -> list[Any]:
+        table = self.tables.by_model[model]
+        if field not in table.c:
+            return [record.get("uuid") for record in self.search(model, field, value)]
+        with self.connection() as connection:
+            return list(
+                connection.scalars(sa.select(table.c.uuid).where(table.c[field] == value).order_by(table.c.seq))
+            )
+
+    def all(self, model: str) -> list[dict[str, Any]]:
+        table = self.tables.by_model[model]
+        with self.connection() as connection:
+            return [dict(record) for record in connection.scalars(sa.select(table.c.record).order_by(table.c.seq))]
+
+    def insert(self, model: str, data: dict[str, Any]) -> int:
+        """Store a new record; its ``seq`` (order of creation)."""
+        table = self.tables.by_model[model]
+        values = {**_columns(table, data), "version": 1, "record": data}
+        if self.dialect == "sqlite":  # no identity columns there: one writer at a time takes the next number
+            values["seq"] = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).scalar_subquery()
+        with self.connection(writing=True) as connection:
+            seq = connection.execute(table.insert().values(values).returning(table.c.seq)).scalar_one()
+        self.state.wrote(model, data["uuid"], 1)
+        return int(seq)
+
+    def update(self, model: str, uuid: str, data: dict[str, Any]) -> None:
+        """Merge ``data`` into the record ``uuid``: compare-and-set on the version this unit read."""
+        table = self.tables.by_model[model]
+        expected = self.state.version_read(model, uuid)
+        with self.connection(writing=True) as connection:
+            if self.dialect == "postgresql":
+                merged: Any = table.c.record.op("||")(sa.literal(data, type_=JSONB()))
+            else:
+                current = connection.execute(
+                    sa.select(table.c.record, table.c.version).where(table.c.uuid == uuid)
+                ).first()
+                if current is None:
+                    return
+                expected = current.version if expected is None else expected
+                merged = {**current.record, **data}
+            statement = (
+                table.update()
+                .where(table.c.uuid == uuid)
+                .values(record=merged, version=table.c.version + 1, **_columns(table, data))
+                .returning(table.c.version)
+            )
+            if expected is not None:
+                statement = statement.where(table.c.version == expected)
+            version = connection.execute(statement).scalar()
+        if version is None:
+            if expected is None:
+                return  # no such record: nothing to merge into, as TinyDB does
+            raise ConcurrentChangeError(
+                f"{self.where}: {table.name} record {uuid} was changed by someone else since it was read; "
+                "this change was not saved"
+            )
+        self.state.wrote(model, uuid, version)
+
+    def lock_run(self, uuid: str) -> bool:
+        """Lock a run's row for this unit unless another unit holds it (``False``: busy, skip it)."""
+        if self.dialect != "postgresql":
+            return True  # SQLite's unit holds the only write lock already
+        table = self.tables.by_model["PIPELINE"]
+        locked = sa.select(table.c.uuid).where(table.c.uuid == uuid).with_for_update(skip_locked=True)
+        with self.connection() as connection:
+            if connection.execute(locked).first() is not None:
+                return True
+            return connection.execute(sa.select(table.c.uuid).where(table.c.uuid == uuid)).first() is None
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until a unit commits a change here (PostgreSQL's NOTIFY) or ``timeout`` passes; whether one did.
+
+        On SQLite, or if listening fails (the server restarted), this only sleeps: callers
+        look anyway after ``timeout``.
+        """
+        if self.dialect != "postgresql":
+            time.sleep(timeout)
+            return False
+        import psycopg  # the PostgreSQL driver: there whenever the dialect is
+
+        try:
+            listener = self._listener()
+            woken = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
+            while woken and any(True for _ in listener.notifies(timeout=0, stop_after=1)):
+                pass  # several commits wake one look
+            return woken
+        except psycopg.Error:
+            self._close_listener()
+            time.sleep(timeout)
+            return False
+
+    def _listener(self) -> Any:
+        """A psycopg connection of its own that listens on this database's channel (opened once)."""
+        import psycopg
+        from psycopg import sql
+
+        if self._listening is None:
+            dsn = sa.make_url(self.engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
+            connection = psycopg.connect(dsn, autocommit=True)
+            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            self._listening = connection
+        return self._listening
+
+    def _close_listener(self) -> None:
+        if self._listening is not None:
+            with contextlib.suppress(Exception):  # it is broken already
+                self._listening.close()
+            self._listening = None
+
+    def now(self) -> datetime:
+        """The database's time (leases are measured in it on every host)."""
+        with self.connection() as connection:
+            return connection.execute(sa.select(sa.func.now())).scalar_one()
+
+
+def database_url(url: str) -> sa.URL:
+    """A SQLAlchemy URL; ``postgresql://`` means psycopg 3. Never echoes ``url`` (it may hold a password)."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValueError("not a database URL; expected e.g. postgresql://user@host/db or sqlite:///runs.db") from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key for ``name`` (a signed 64-bit number)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
+    """The column values ``data`` sets (only the fields it has)."""
+    names = COLUMNS + (STEP_COLUMNS if "pipeline_uuid" in table.c else ())
+    values = {name: data[name] for name in names if name in data}
+    if "lease_until" in table.c and "claimed_until" in data:
+        until = data["claimed_until"]
+        values["lease_until"] = datetime.fromisoformat(until) if isinstance(until, str) else None
+    return values
+
+
+def _engine(url: sa.URL) -> sa.Engine:
+    """An engine that checks connections before use (a restarted server costs no error)."""
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"timeout": 60, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_connected)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_connected(connection: Any, _: Any) -> None:
+    connection.isolation_level = None  # transactions begun by _sqlite_begin, not by the driver
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    immediate = connection.get_execution_options().get("prorch_immediate")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,110 @@
+"""A repository in a SQL database: PostgreSQL for workers on many hosts, SQLite on one machine.
+
+``SQLRepository.at("postgresql://user@host/db")`` or ``SQLRepository.at("sqlite:///runs.db")``
+returns a repository class, as ``TinyDBRepository.at(path)`` does. It needs SQLAlchemy
+(and psycopg 3 for PostgreSQL): ``pip install 'prorch-nb[postgres]'``. Importing this
+module needs neither; using it without them raises an error saying what to install.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.display import RichDisplay
+from prorch_nb.exceptions.exceptions import RepositoryNotDefinedException
+from prorch_nb.interfaces.repository import IRepository
+
+if TYPE_CHECKING:
+    from prorch_nb.repositories.sql_database import SQLDatabase
+
+INSTALL_HINT = "pip install 'prorch-nb[postgres]' (SQLAlchemy 2 and psycopg 3)"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+
+
+class SQLRepository(RichDisplay, IRepository):
+    """Records in the tables ``<prefix>runs`` and ``<prefix>steps`` of a SQL database.
+
+    Make a class for a database with :meth:`at`; several projects share one database
+    with different ``prefix`` values (or PostgreSQL ``schema`` values).
+    """
+
+    url: ClassVar[str] = ""
+    prefix: ClassVar[str] = "prorch_"
+    schema: ClassVar[str | None] = None
+    returns_copies = True
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        if not self.url:
+            raise RepositoryNotDefinedException("SQLRepository needs a database: use SQLRepository.at(url)")
+        self._database = _database(self.url, self.prefix, self.schema)
+
+    @classmethod
+    def at(cls, url: str, *, prefix: str = "prorch_", schema: str | None = None) -> type[SQLRepository]:
+        """A repository class bound to the database ``url`` (a SQLAlchemy URL), its tables named ``<prefix>...``."""
+        for name, value in (("prefix", prefix), ("schema", schema)):
+            if value is not None and not _IDENTIFIER.fullmatch(value):
+                raise ValueError(f"{name} must be letters, digits and underscores (at most 41), got {value!r}")
+        where = _database(url, prefix, schema).where
+        return type(f"{cls.__name__}@{where}", (cls,), {"url": url, "prefix": prefix, "schema": schema})
+
+    @property
+    def database(self) -> SQLDatabase:
+        """The shared database object of this repository's URL and prefix."""
+        return self._database
+
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        return self._database.get(self.model, uuid)
+
+    def status_of(self, uuid: str) -> Any:
+        return self._database.status_of(self.model, uuid)
+
+    def save(self, data: dict[str, Any]) -> SavedItem:
+        return SavedItem(identifier=self._database.insert(self.model, data))
+
+    def update(self, uuid: str, data: dict[str, Any]) -> None:
+        self._database.update(self.model, uuid, data)
+
+    def search(self, filter: list[Any]) -> list[dict[str, Any]]:
+        field, value = filter
+        return self._database.search(self.model, field, value)
+
+    def search_uuids(self, filter: list[Any]) -> list[Any]:
+        field, value = filter
+        return self._database.search_uuids(self.model, field, value)
+
+    def all(self) -> list[dict[str, Any]]:
+        return self._database.all(self.model)
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """One transaction for the changes inside (the same object for both tables)."""
+        return self._database.unit_of_work()
+
+    def lock_run(self, uuid: str) -> bool:
+        """Inside a unit: lock the run ``uuid`` for it, or ``False`` if another worker's unit holds it."""
+        return self._database.lock_run(uuid)
+
+    def now(self) -> datetime:
+        """The database's clock: claims' leases are measured in it, whichever host reads them."""
+        return self._database.now()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__.partition('@')[0]} {self.model} in {self._database.where}>"
+
+
+def _database(url: str, prefix: str, schema: str | None) -> SQLDatabase:
+    """The shared database object; an install hint if SQLAlchemy (or the driver) is missing."""
+    try:
+        from prorch_nb.repositories.sql_database import SQLDatabase
+    except ImportError as exc:
+        raise ImportError(f"SQLRepository needs SQLAlchemy: {INSTALL_HINT}") from exc
+    try:
+        return SQLDatabase.at(url, prefix, schema)
+    except ImportError as exc:  # the URL's driver
+        raise ImportError(
+            f"SQLRepository cannot load the driver of this database ({exc.name}): {INSTALL_HINT}"
+        ) from exc

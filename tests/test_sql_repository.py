@@ -1,0 +1,167 @@
+"""What the SQL repository does beyond the engine's contract suite (which runs on it too)."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository
+from prorch_nb.copying import copy_runs
+from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
+from prorch_nb.repositories.sql_database import database_url
+from prorch_nb.repositories.sql_repository import SQLRepository
+from prorch_nb.store import Store
+from tests.pipelines import Approval, Simple
+from tests.sql_databases import POSTGRES_URL, fresh_prefix, postgres_repository, sqlite_repository
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def records(repository_class):
+    store = Store(repository_class)
+    return (
+        sorted(store.pipelines.all(), key=lambda r: r["uuid"]),
+        sorted(store.steps.all(), key=lambda r: r["uuid"]),
+    )
+
+
+@pytest.fixture
+def postgres():
+    with postgres_repository() as repository:
+        yield repository
+
+
+def test_runs_copied_to_sqlite_and_postgresql_and_back_are_the_same_runs(tmp_path, postgres):
+    notebook = TinyDBRepository.at(tmp_path / "notebook.json")
+    done, waiting = Simple(repository_class=notebook, context={"source": "orders"}), Approval(repository_class=notebook)
+    Orchestrator(OrchestratorConfig(repository_class=notebook)).run_until_done()
+    done.start()
+    waiting.start()
+    Orchestrator(OrchestratorConfig(repository_class=notebook)).run_until_done()
+    embedded = sqlite_repository(tmp_path)
+
+    first = copy_runs(notebook, embedded)
+    again = copy_runs(notebook, embedded)
+    copy_runs(embedded, postgres)
+    back = TinyDBRepository.at(tmp_path / "back.json")
+    copy_runs(postgres, back)
+
+    assert (first.copied, again.copied, again.same) == (8, 0, 8)
+    assert records(notebook) == records(embedded) == records(postgres) == records(back)
+    Orchestrator(OrchestratorConfig(repository_class=postgres)).run_until_done()  # the copies go on running
+    assert Store(postgres).pipeline(waiting.uuid).status == Status.PENDING
+
+
+def test_a_copy_never_overwrites_what_the_target_changed_since(tmp_path):
+    notebook, embedded = TinyDBRepository.at(tmp_path / "notebook.json"), sqlite_repository(tmp_path)
+    run = Simple(repository_class=notebook)
+    copy_runs(notebook, embedded)
+    Simple(repository_class=embedded, pipeline_uuid=run.uuid).start()  # it moves on in the shared database
+
+    report = copy_runs(notebook, embedded)
+
+    assert report.copied == 0 and run.uuid in report.kept
+    assert Store(embedded).pipeline(run.uuid).status == Status.PENDING
+    assert "left as the target has them" in str(report)
+
+
+def test_prefixes_keep_projects_apart_in_one_database(postgres):
+    with postgres_repository() as other:
+        mine = Simple(repository_class=postgres)
+        theirs = Simple(repository_class=other)
+        assert [r.uuid for r in Store(postgres).all_pipelines()] == [mine.uuid]
+        assert [r.uuid for r in Store(other).all_pipelines()] == [theirs.uuid]
+
+
+def test_a_postgresql_schema_holds_the_tables_when_asked(postgres):
+    schema = fresh_prefix().rstrip("_")
+    repository = SQLRepository.at(POSTGRES_URL, schema=schema)
+    try:
+        run = Simple(repository_class=repository)
+        engine = sa.create_engine(database_url(POSTGRES_URL))
+        with engine.connect() as connection:
+            assert sa.inspect(connection).has_table("prorch_runs", schema=schema)
+        engine.dispose()
+        assert Store(repository).pipeline(run.uuid).status == Status.CREATED
+    finally:
+        repository("PIPELINE").database.drop()
+        engine = sa.create_engine(database_url(POSTGRES_URL))
+        with engine.begin() as connection:
+            connection.execute(sa.schema.DropSchema(schema, cascade=True))
+        engine.dispose()
+
+
+def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    Simple(repository_class=SQLRepository.at(url))
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE prorch_schema SET version = 99"))
+    engine.dispose()
+    SQLRepository.at(url)("PIPELINE").database.__class__._open.clear()
+
+    with pytest.raises(StoreFileError, match=r"schema version 99, newer than this prorch_nb knows \(1\)"):
+        Simple(repository_class=SQLRepository.at(url))
+
+
+def test_a_password_never_shows(postgres):
+    secret_url = database_url(POSTGRES_URL).set(password="s3cr3t-pw", port=1).render_as_string(hide_password=False)
+    repository = SQLRepository.at(secret_url, prefix=fresh_prefix())
+
+    with pytest.raises(StoreFileError) as refused:
+        Simple(repository_class=repository)
+
+    shown = [repr(repository), repository.__name__, repr(repository("PIPELINE")), str(refused.value)]
+    assert all("s3cr3t-pw" not in text for text in shown), shown
+    assert "***" in repository.__name__ and ":1/" in str(refused.value)
+
+
+def test_a_bad_url_is_refused_without_echoing_it():
+    with pytest.raises(ValueError, match="not a database URL") as refused:
+        SQLRepository.at("not a url with s3cr3t")
+    assert "s3cr3t" not in str(refused.value)
+
+
+def test_without_sqlalchemy_the_error_says_what_to_install():
+    script = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "from prorch_nb import SQLRepository\n"
+        "try:\n    SQLRepository.at('sqlite:///x.db')\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert (
+        result.stdout.strip()
+        == "SQLRepository needs SQLAlchemy: pip install 'prorch-nb[postgres]' (SQLAlchemy 2 and psycopg 3)"
+    )
+
+
+def test_a_write_based_on_a_stale_read_is_refused(postgres):
+    run = Simple(repository_class=postgres)
+    store = Store(postgres)
+
+    changed = f"record {run.uuid} was changed by someone else"
+    with pytest.raises(ConcurrentChangeError, match=changed), store.unit_of_work():
+        store.pipelines.get(run.uuid)
+        other = threading.Thread(
+            target=lambda: Store(postgres).pipelines.update(run.uuid, {"metadata": {"by": "the other"}})
+        )
+        other.start()  # commits on a connection of its own while this unit is open
+        other.join()
+        store.pipelines.update(run.uuid, {"metadata": {"by": "this unit"}})
+
+    assert store.pipeline(run.uuid).metadata == {"by": "the other"}
+
+
+def test_a_worker_sleeping_on_postgresql_wakes_when_a_run_is_created(postgres):
+    database = postgres("PIPELINE").database
+    assert database.wait_for_change(0.01) is False  # listening from now on: nothing happened yet
+    woken = []
+    waiter = threading.Thread(target=lambda: woken.append(database.wait_for_change(300)))
+    waiter.start()
+    Simple(repository_class=postgres)
+    waiter.join(timeout=300)
+    assert woken == [True]
