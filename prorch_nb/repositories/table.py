@@ -19,9 +19,22 @@ INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
 #: One encoder for every row: ``json.dumps`` with non-default separators builds a new
 #: encoder on each call. Same output as ``json.dumps(value, separators=(",", ":"))``.
 compact_json = json.JSONEncoder(separators=(",", ":")).encode
-#: Reads the value at a position of a text. Rows are this module's own compact JSON, so
-#: the checks ``json.loads`` adds (whitespace, trailing data) are not needed.
-_scan = json.JSONDecoder().scan_once
+#: Reads the JSON value at the start of a text. Rows are this module's own compact JSON,
+#: so the checks ``json.loads`` adds (whitespace, trailing data) are not needed.
+_decode = json.JSONDecoder().raw_decode
+
+# What the table knows of a row without its text, its *facts*, is a plain tuple read by
+# these positions: (uuid, keys, *the values of INDEXED_FIELDS). A plain tuple of strings
+# and other plain values, which the garbage collector stops tracking the first time it
+# sees it (it keeps tracking a NamedTuple: a large table would cost every collection).
+#: Position of the row's uuid in its facts.
+UUID = 0
+#: Position of the row's keys, in order: one tuple shared by the rows of one layout.
+KEYS = 1
+#: Position of the first indexed value; the others follow in the order of INDEXED_FIELDS.
+FIRST_INDEXED = 2
+#: Position of the row's status.
+STATUS = FIRST_INDEXED + INDEXED_FIELDS.index("status")
 
 
 def quoted(doc_id: str) -> str:
@@ -32,20 +45,16 @@ def quoted(doc_id: str) -> str:
 class IndexedTable:
     """Records by document id, with indexes by uuid and by :data:`INDEXED_FIELDS`.
 
-    Beside each row's text the table keeps what its indexes need (the row's uuid, its
-    keys in order and its indexed values), so an update, a removal or a status read never
-    parses a stored row. The facts are tuples of strings and other plain values, which the
-    garbage collector stops tracking: a large table costs it nothing.
+    Beside each row's text the table keeps its facts (its uuid, its keys in order and its
+    indexed values: see :data:`UUID`), so an update, a removal or a status read never
+    parses a stored row.
     """
 
     def __init__(self, rows: dict[str, dict[str, Any]] | None = None) -> None:
         self.rows: dict[str, str] = {}
         self._by_uuid: dict[str, str] = {}
         self._indexes: tuple[dict[Any, dict[str, None]], ...] = tuple({} for _ in INDEXED_FIELDS)
-        #: doc id -> (uuid, keys, *index keys): the facts of a row, without its text. One
-        #: flat tuple (keys: a tuple shared by the rows of one layout), which the garbage
-        #: collector stops tracking the first time it sees it.
-        self._facts: dict[str, tuple[Any, ...]] = {}
+        self._facts: dict[str, tuple[Any, ...]] = {}  #: doc id -> the row's facts
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}  # one shared tuple of keys per layout
         self._next_id = 1
         for doc_id, row in (rows or {}).items():
@@ -58,14 +67,14 @@ class IndexedTable:
     def status_of(self, uuid: str) -> Any:
         """The ``status`` field of the record ``uuid`` (``None`` if absent), from the index."""
         doc_id = self._by_uuid.get(uuid)
-        status = None if doc_id is None else self._facts[doc_id][_STATUS_FACT]
+        status = None if doc_id is None else self._facts[doc_id][STATUS]
         return None if status is _ABSENT else status
 
     def insert(self, data: dict[str, Any]) -> str:
         """Store ``data`` under a new document id, which is returned."""
         doc_id = str(self._next_id)
         self._next_id += 1
-        self._set(doc_id, data)
+        self._set(doc_id, data, self._keys_of(data))
         return doc_id
 
     def update(self, uuid: str, data: dict[str, Any]) -> str | None:
@@ -73,13 +82,13 @@ class IndexedTable:
         doc_id = self._by_uuid.get(uuid)
         if doc_id is None:
             return None
-        keys = self._facts[doc_id][1]
+        keys = self._facts[doc_id][KEYS]
         if tuple(data) == keys:
             self._set(doc_id, data, keys)  # the same fields: nothing to merge
         else:
             row = _parse(self.rows[doc_id])
             row.update(data)
-            self._set(doc_id, row)
+            self._set(doc_id, row, self._keys_of(row))
         return doc_id
 
     def search(self, field: str, value: Any) -> list[dict[str, Any]]:
@@ -89,7 +98,7 @@ class IndexedTable:
     def search_uuids(self, field: str, value: Any) -> list[Any]:
         """The uuids of the records whose ``field`` equals ``value``, in document order (no row parsed)."""
         facts = self._facts
-        return [facts[doc_id][0] for doc_id in self._matching(field, value)]
+        return [facts[doc_id][UUID] for doc_id in self._matching(field, value)]
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""
@@ -105,7 +114,7 @@ class IndexedTable:
 
     def uuid_at(self, doc_id: str) -> Any:
         """The uuid of the document ``doc_id`` (which must exist)."""
-        return self._facts[doc_id][0]
+        return self._facts[doc_id][UUID]
 
     def text_by_uuid(self, uuid: str) -> str | None:
         """The stored text of the record ``uuid``, or ``None``."""
@@ -118,7 +127,7 @@ class IndexedTable:
         if doc_id is None:
             self.insert(row)
         else:
-            self._set(doc_id, row)
+            self._set(doc_id, row, self._keys_of(row))
 
     def text_of(self, doc_id: str) -> str | None:
         """The stored text of a document (``None`` if absent), for undoing a change."""
@@ -134,7 +143,7 @@ class IndexedTable:
             if doc_id in self.rows:
                 self._remove(doc_id)
         else:
-            self._set(doc_id, row)
+            self._set(doc_id, row, self._keys_of(row))
             if doc_id.isdigit():
                 self._next_id = max(self._next_id, int(doc_id) + 1)
 
@@ -167,25 +176,23 @@ class IndexedTable:
         except ValueError:
             return sorted(doc_ids, key=_document_order)
 
-    def _set(self, doc_id: str, row: dict[str, Any], keys: tuple[str, ...] | None = None) -> None:
-        """Store ``row`` (only its text is kept) under ``doc_id``; indexes follow what changed.
+    def _keys_of(self, row: dict[str, Any]) -> tuple[str, ...]:
+        """The keys of ``row`` in order, as the one tuple shared by the rows of that layout."""
+        keys = tuple(row)
+        return self._layouts.setdefault(keys, keys)
 
-        ``keys`` is the row's tuple of keys when known.
-        """
+    def _set(self, doc_id: str, row: dict[str, Any], keys: tuple[str, ...]) -> None:
+        """Store ``row`` (only its text is kept) with its ``keys`` under ``doc_id``; indexes follow what changed."""
         self.rows[doc_id] = compact_json(row)
-        if keys is None:
-            keys = tuple(row)
-            keys = self._layouts.setdefault(keys, keys)
         uuid = row.get("uuid")
         indexed = tuple([_key(row.get(name, _ABSENT)) for name in INDEXED_FIELDS])
         before = self._facts.get(doc_id)
         self._facts[doc_id] = (uuid, keys, *indexed)
         old_indexed = _NOTHING_INDEXED
         if before is not None:
-            old_uuid, _, *old = before
-            old_indexed = tuple(old)
-            if old_uuid != uuid:
-                self._forget_uuid(old_uuid, doc_id)
+            old_indexed = before[FIRST_INDEXED:]
+            if before[UUID] != uuid:
+                self._forget_uuid(before[UUID], doc_id)
         if isinstance(uuid, str):
             self._by_uuid[uuid] = doc_id
         if indexed == old_indexed:
@@ -200,9 +207,9 @@ class IndexedTable:
     def _remove(self, doc_id: str) -> None:
         """Take a document out, with its index entries."""
         del self.rows[doc_id]
-        uuid, _, *indexed = self._facts.pop(doc_id)
-        self._forget_uuid(uuid, doc_id)
-        for index, old in zip(self._indexes, indexed, strict=True):
+        facts = self._facts.pop(doc_id)
+        self._forget_uuid(facts[UUID], doc_id)
+        for index, old in zip(self._indexes, facts[FIRST_INDEXED:], strict=True):
             if old is not _ABSENT:
                 index[old].pop(doc_id, None)
 
@@ -213,13 +220,12 @@ class IndexedTable:
 
 #: Stands for an indexed field a row does not have.
 _ABSENT = object()
+#: The indexed values of a row that is not there yet.
 _NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
-#: Where a row's status sits in its facts (after its uuid and keys).
-_STATUS_FACT = 2 + INDEXED_FIELDS.index("status")
 
 
 def _parse(text: str) -> Any:
-    return _scan(text, 0)[0]
+    return _decode(text)[0]
 
 
 def _parse_many(texts: Any) -> list[dict[str, Any]]:

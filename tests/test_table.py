@@ -1,0 +1,41 @@
+"""The indexed in-memory table under the bundled stores: indexes follow every change, and rows cost the GC nothing."""
+
+import gc
+
+from prorch_nb.repositories.table import IndexedTable
+
+
+def row(number: int, status: str = "created", **extra) -> dict:
+    return {"uuid": f"u{number}", "name": "Step", "status": status, "pipeline_uuid": f"p{number // 3}", **extra}
+
+
+def test_indexes_follow_inserts_updates_new_fields_renamed_uuids_and_removals():
+    table = IndexedTable()
+    for number in range(6):
+        table.insert(row(number))
+
+    table.update("u1", {"status": "pending"})  # other fields than stored: merged into the row
+    table.update("u2", row(2, "finished"))  # the same fields: replaced as they are
+    table.update("u3", {"note": "new field", "status": "failed"})
+    table.put("u4", row(44, "cancelled"))  # the record u4 now holds uuid u44
+    table.restore(table.doc_id_of("u5"), None)
+
+    assert [r["uuid"] for r in table.search("status", "created")] == ["u0"]
+    assert table.search_uuids("status", "pending") == ["u1"] and table.status_of("u1") == "pending"
+    assert table.get("u2") == row(2, "finished") and table.get("u3")["note"] == "new field"
+    assert table.search_uuids("pipeline_uuid", "p14") == ["u44"] and table.get("u4") is None
+    assert table.status_of("u5") is None and table.search_uuids("pipeline_uuid", "p1") == ["u3"]
+    assert table.search_uuids("note", "new field") == ["u3"]  # not indexed: found by reading the rows
+    assert len(table) == 5
+
+
+def test_a_large_table_leaves_the_garbage_collector_nothing_to_track_per_row():
+    table = IndexedTable()
+    gc.collect()
+    tracked = len(gc.get_objects())
+
+    for number in range(10_000):
+        table.insert(row(number, metadata={"size": number}, history=[{"status": "created"}]))
+    gc.collect()
+
+    assert len(gc.get_objects()) - tracked < 1_000  # one object per row would be 10,000
