@@ -1,6 +1,7 @@
 """Claims: which worker is running a step's hooks, and until when.
 
-A claim is ``host:pid:token``. It is live until its lease expires, or, on this host,
+A claim is ``host:pid:token``. It is live until its lease expires (in the store's clock:
+a shared database's, whichever host looks), or, on this host,
 until its process has died (so a restarted worker takes over at once after a crash), or,
 in its own process, until its tick has ended (a tick that raised leaves no stuck claim).
 ``host`` is the host name and, on Linux, the pid namespace (``name/pidns<inode>``): a
@@ -14,14 +15,15 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.utils.clock import utc_at
 
 #: Default lease of a claim: a hook running longer may be taken over by another worker.
 DEFAULT_LEASE_SECONDS = 900.0
+#: The environment variable naming this host in claims, instead of its host name.
+HOST_ENV = "PRORCH_NB_HOST"
 
 
 #: Claimants of this process whose tick is still running (a claim of this process not in
@@ -41,16 +43,16 @@ def claim_ended(claimant: str) -> None:
     _RUNNING.discard(claimant)
 
 
-def lease_end(seconds: float) -> str:
-    """ISO-8601 UTC time ``seconds`` from now."""
-    return utc_at(time.time() + seconds)
+def lease_end(now: datetime, seconds: float) -> str:
+    """ISO-8601 UTC time ``seconds`` after ``now`` (the store's clock: the database's, for a shared one)."""
+    return utc_at(now.timestamp() + seconds)
 
 
-def claim_is_live(step: StepData) -> bool:
-    """Whether another tick is running this step's hooks right now."""
+def claim_is_live(step: StepData, now: datetime) -> bool:
+    """Whether another tick is running this step's hooks at ``now`` (the store's clock)."""
     if not step.claimed_by:
         return False
-    if step.claimed_until and datetime.fromisoformat(step.claimed_until) <= datetime.now(timezone.utc):
+    if step.claimed_until and datetime.fromisoformat(step.claimed_until) <= now:
         return False
     host, _, pid = step.claimed_by.rpartition(":")[0].rpartition(":")
     if host != _this_host() or not pid.isdigit():
@@ -62,8 +64,12 @@ def claim_is_live(step: StepData) -> bool:
 
 @functools.cache
 def _this_host() -> str:
-    """Where a pid names one process: the host name, and the pid namespace where there is one."""
-    name = socket.gethostname()
+    """Where a pid names one process: the host name, and the pid namespace where there is one.
+
+    ``PRORCH_NB_HOST`` replaces it, for workers whose host names are not unique (and for
+    tests that play several hosts on one machine).
+    """
+    name = os.environ.get(HOST_ENV) or socket.gethostname()
     try:
         return f"{name}/pidns{os.stat('/proc/self/ns/pid').st_ino}"
     except OSError:  # no /proc: one pid space per host

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from prorch_nb.dataclasses.conversion import record_to_dict
@@ -73,6 +74,14 @@ class Store:
             if not quietly:
                 raise
             warnings.warn(StoreWarning(str(exc)), stacklevel=3)
+
+    def now(self) -> datetime:
+        """The store's clock (the database's, for a shared one): what claims' leases are measured in."""
+        return repository_method(self.steps, "now")()
+
+    def lock_run(self, uuid: str) -> bool:
+        """Inside a unit: hold the run ``uuid`` for it, or ``False`` if another worker's unit holds it."""
+        return repository_method(self.pipelines, "lock_run")(uuid)
 
     def checkpoint_soon(self) -> None:
         """Ask a journalled repository to bring its file up to date shortly, in the background."""

@@ -21,18 +21,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.sql_databases import POSTGRES_URL, postgres_repository
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 ROOTS = ("prorch", "prorch_nb")
 
 
-def run_script(script: str, root: str, folder: Path, *args: str) -> list[str]:
-    """Output lines of ``tests/scenarios/<script>.py <root> <args>`` run in ``folder``."""
+def run_script(script: str, root: str, folder: Path, *args: str, database: dict[str, str] | None = None) -> list[str]:
+    """Output lines of ``tests/scenarios/<script>.py <root> <args>`` run in ``folder``.
+
+    ``database``: the environment that puts prorch_nb's runs in a SQL database.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PRORCH_ROOT")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if root == "prorch_nb":
         env["PYTHONPATH"] = str(REPO_ROOT)
+        env.update(database or {})
     result = subprocess.run(
         [sys.executable, str(SCENARIOS / f"{script}.py"), root, *args],
         cwd=folder,
@@ -77,10 +83,22 @@ SCENARIO_CASES = [
 ]
 
 
+@pytest.fixture(params=["seed-repository", "sqlite", "postgres"])
+def prorch_nb_database(request, tmp_path):
+    """Where prorch_nb's runs go: the seed's repository (as prorch's do), SQLite or PostgreSQL."""
+    if request.param == "seed-repository":
+        yield None
+    elif request.param == "sqlite":
+        yield {"PRORCH_NB_SCENARIO_DB": f"sqlite:///{tmp_path / 'scenario.db'}", "PRORCH_NB_SCENARIO_DB_PREFIX": "s_"}
+    else:
+        with postgres_repository() as repository:
+            yield {"PRORCH_NB_SCENARIO_DB": POSTGRES_URL, "PRORCH_NB_SCENARIO_DB_PREFIX": repository.prefix}
+
+
 @pytest.mark.parametrize(("script", "args", "final"), SCENARIO_CASES)
-def test_same_ticks_as_prorch(script, args, final, tmp_path):
+def test_same_ticks_as_prorch(script, args, final, tmp_path, prorch_nb_database):
     reference = run_script(script, "prorch", tmp_path / "prorch", *args)
-    ours = run_script(script, "prorch_nb", tmp_path / "prorch_nb", *args)
+    ours = run_script(script, "prorch_nb", tmp_path / "prorch_nb", *args, database=prorch_nb_database)
 
     assert ours == reference
     assert reference[0].startswith(" 0 created: P0 ")

@@ -14,9 +14,11 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -48,8 +50,10 @@ from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import InvalidTransitionError, StepHookError
 from prorch_nb.repositories.database import Database, read_committed
+from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Metadata, Status
+from tests.sql_databases import POSTGRES_URL, fresh_prefix, require_postgres, sqlite_repository
 
 C, P, F, X, K = Status.CREATED, Status.PENDING, Status.FINISHED, Status.FAILED, Status.CANCELLED
 
@@ -277,9 +281,14 @@ class EngineMachine(RuleBasedStateMachine):
         super().__init__()
         FLAGS.clear()
         self.folder: str | None = None
-        if self.store_kind == "tinydb":
+        if self.store_kind in ("tinydb", "sqlite"):
             self.folder = tempfile.mkdtemp(prefix="invariants-")
+        if self.store_kind == "tinydb":
             self.repository: type = TinyDBRepository.at(f"{self.folder}/runs.json")
+        elif self.store_kind == "sqlite":
+            self.repository = sqlite_repository(Path(self.folder))
+        elif self.store_kind == "postgres":
+            self.repository = SQLRepository.at(POSTGRES_URL, prefix=fresh_prefix())
         else:
             self.repository = InMemoryRepository.fresh()
         self.model: dict[str, ModelRun] = {}
@@ -288,10 +297,12 @@ class EngineMachine(RuleBasedStateMachine):
         self.frozen: dict[str, dict[str, Any]] = {}
 
     def teardown(self) -> None:
-        """Forget the flags; remove the example's folder."""
+        """Forget the flags; remove the example's folder or tables."""
         FLAGS.clear()
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+        if self.store_kind == "postgres":
+            self.repository("PIPELINE").database.drop()
 
     # Helpers ------------------------------------------------------------------------
 
@@ -480,7 +491,7 @@ class EngineMachine(RuleBasedStateMachine):
         _, steps = self._stored()
         for found in steps.values():
             for step in found:
-                assert not claim_is_live(step)
+                assert not claim_is_live(step, datetime.now(timezone.utc))
                 assert (step.claimed_by, step.claimed_until) == (None, None), step
                 assert step.on_start_done is not False, "on_start began and never completed"
 
@@ -543,6 +554,18 @@ class TinyDBMachine(EngineMachine):
             assert list(tables.get(name, {}).values()) == rows, f"the file's {name} differ from the store's"
 
 
+class SQLiteMachine(EngineMachine):
+    """The same machine on the SQL repository, on SQLite."""
+
+    store_kind = "sqlite"
+
+
+class PostgresMachine(EngineMachine):
+    """The same machine on the SQL repository, on PostgreSQL (tables of each example's own)."""
+
+    store_kind = "postgres"
+
+
 CI = settings(
     max_examples=100,
     stateful_step_count=30,
@@ -555,3 +578,14 @@ TestInMemoryStore = EngineMachine.TestCase
 TestInMemoryStore.settings = CI
 TestTinyDBStore = TinyDBMachine.TestCase
 TestTinyDBStore.settings = CI
+TestSQLiteStore = SQLiteMachine.TestCase
+TestSQLiteStore.settings = CI
+TestPostgresStore = PostgresMachine.TestCase
+TestPostgresStore.settings = CI
+
+
+@pytest.fixture(autouse=True)
+def _postgres_answers(request):
+    """The PostgreSQL machine needs the server: a one-line skip without it (a failure under CI)."""
+    if request.cls is TestPostgresStore:
+        require_postgres()

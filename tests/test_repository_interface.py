@@ -10,10 +10,10 @@ from tests.pipelines import Simple
 
 PROVIDED = {
     "memory": {"unit_of_work", "all", "status_of", "search_uuids"},
-    "tinydb": set(OPTIONAL_METHODS),
+    "tinydb": set(OPTIONAL_METHODS) - {"lock_run", "now"},
     "seed_example": set(),
-    "sqlite": {"unit_of_work", "all", "status_of", "search_uuids"},
-    "postgres": {"unit_of_work", "all", "status_of", "search_uuids"},
+    "sqlite": {"unit_of_work", "all", "status_of", "search_uuids", "lock_run", "now"},
+    "postgres": {"unit_of_work", "all", "status_of", "search_uuids", "lock_run", "now"},
 }
 
 

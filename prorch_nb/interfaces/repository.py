@@ -23,6 +23,7 @@ import contextlib
 import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
@@ -40,7 +41,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Seven methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Nine methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -56,6 +57,10 @@ class IRepository:
       it), returning whether it changed anything; the default does nothing.
     * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
       does nothing.
+    * ``lock_run(uuid)``: inside a unit, hold a run for it or say another worker's unit
+      holds it (``SELECT ... FOR UPDATE SKIP LOCKED``); the default holds it.
+    * ``now()``: the store's clock for claims' leases (a shared database's, so every host
+      agrees); the default is this machine's.
     """
 
     model: str
@@ -111,11 +116,33 @@ class IRepository:
     def checkpoint_soon(self) -> None:
         """Bring the store's own file up to date shortly; nothing to do unless a store overrides it."""
 
+    def lock_run(self, uuid: str) -> bool:
+        """Inside a unit of work: hold the run ``uuid`` for it, or ``False`` if another worker's unit holds it.
+
+        A run held elsewhere is skipped by this pass (it is busy). The default holds it:
+        ``unit_of_work`` is atomic already, or the store has one process.
+        """
+        return True
+
+    def now(self) -> datetime:
+        """The store's clock (UTC), in which claims' leases are measured; the default is this machine's."""
+        return datetime.now(timezone.utc)
+
 
 #: What every repository class implements (the seed's interface).
 REQUIRED_METHODS = ("get", "save", "update", "search")
 #: What a repository class may implement to do better; :class:`IRepository` has a default for each.
-OPTIONAL_METHODS = ("unit_of_work", "batch", "all", "status_of", "search_uuids", "checkpoint", "checkpoint_soon")
+OPTIONAL_METHODS = (
+    "unit_of_work",
+    "batch",
+    "all",
+    "status_of",
+    "search_uuids",
+    "checkpoint",
+    "checkpoint_soon",
+    "lock_run",
+    "now",
+)
 
 
 def implements(repository_class: type, method: str) -> bool:

@@ -74,15 +74,17 @@ def ending_status(step_statuses: list[str]) -> str | None:
 def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick:
     """Phase 1: decide, start and claim. Call inside ``store.unit_of_work()``.
 
-    ``target`` is a run (read again now), or the uuid of a stored run to load.
+    ``target`` is a run (read again now), or the uuid of a stored run to load. A run
+    whose record another worker's unit holds right now (a shared database) is busy.
     """
+    held = store.lock_run(target if isinstance(target, str) else target.uuid)
     if isinstance(target, str):
         pipeline = registry.stored_pipeline(store, target)
     else:
         pipeline = target
         pipeline._attach(store.pipeline(pipeline.uuid), store)
-    tick = Tick(pipeline, pipeline_before=pipeline.status)
-    if pipeline.status in Status.ENDED:
+    tick = Tick(pipeline, pipeline_before=pipeline.status, busy=not held)
+    if pipeline.status in Status.ENDED or tick.busy:
         return tick
     statuses, current = store.step_progress(pipeline._record)
     if not statuses:
@@ -95,14 +97,15 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
         raise InvalidRecordError(
             f"pipeline {pipeline.name!r} ({pipeline.uuid}): no step is open, yet step statuses {statuses} do not end it"
         )
-    if claim_is_live(current):
+    now = store.now()
+    if claim_is_live(current, now):
         tick.busy = True
         return tick
     where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
     step = registry.step_class(current.name, record=where)._from_record(current, store, pipeline)
     tick.step, tick.step_before = step, step.status
     tick.claimant = new_claimant()
-    step._record.claimed_by, step._record.claimed_until = tick.claimant, lease_end(lease_seconds)
+    step._record.claimed_by, step._record.claimed_until = tick.claimant, lease_end(now, lease_seconds)
     if step.status == Status.CREATED:
         pipeline.metadata["current_step"] = step.uuid
         step._record.on_start_done = not isinstance(step, OnStartMixin)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -270,7 +270,9 @@ class SQLDatabase:
             self._listening = None
 
     def now(self) -> datetime:
-        """The database's time (leases are measured in it on every host)."""
+        """The database's time (leases are measured in it on every host); SQLite's is this machine's."""
+        if self.dialect != "postgresql":
+            return datetime.now(timezone.utc)
         with self.connection() as connection:
             return connection.execute(sa.select(sa.func.now())).scalar_one()
 

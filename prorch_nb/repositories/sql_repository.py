@@ -89,7 +89,7 @@ class SQLRepository(RichDisplay, IRepository):
         return self._database.lock_run(uuid)
 
     def now(self) -> datetime:
-        """The database's clock: claims' leases are measured in it, whichever host reads them."""
+        """The database's clock (PostgreSQL's; this machine's for SQLite): claims' leases are measured in it."""
         return self._database.now()
 
     def __repr__(self) -> str:

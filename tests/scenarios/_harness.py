@@ -19,6 +19,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 from tests.seed_repository import seed_repository
 
 ROOTS = ("prorch", "prorch_nb")
+#: A database URL: prorch_nb's runs go there (SQLRepository) instead of the seed's repository.
+SQL_ENV = "PRORCH_NB_SCENARIO_DB"
 
 #: The seed README's module paths, and the names each exports.
 MODULES = {
@@ -53,8 +55,15 @@ def load_api(name: str | None = None) -> SimpleNamespace:
         module = importlib.import_module(f"{name}.{path}")
         for attr in names:
             setattr(api, attr, getattr(module, attr))
-    api.TinyDBRepository = seed_repository(name)
+    api.TinyDBRepository = sql_repository() if name == "prorch_nb" and SQL_ENV in os.environ else seed_repository(name)
     return api
+
+
+def sql_repository() -> type:
+    """prorch_nb's SQL repository on the database ``$PRORCH_NB_SCENARIO_DB`` (tables ``$..._PREFIX``)."""
+    from prorch_nb.repositories.sql_repository import SQLRepository
+
+    return SQLRepository.at(os.environ[SQL_ENV], prefix=os.environ[f"{SQL_ENV}_PREFIX"])
 
 
 # Reading database.json ---------------------------------------------------------------
@@ -67,17 +76,21 @@ def _rows(tables: dict, name: str) -> list[dict]:
 
 def stored(path: str = "database.json") -> list[tuple[dict, list[dict]]]:
     """(pipeline, its steps) as committed: pipelines by creation, steps in storage order."""
-    if not os.path.exists(path):
+    if SQL_ENV in os.environ:  # prorch_nb's SQL repository: its tables in order of creation
+        repository = sql_repository()
+        pipelines, steps = repository("PIPELINE").all(), repository("STEP").all()
+    elif not os.path.exists(path):
         return []
-    if os.path.exists(path + ".journal"):  # prorch_nb's default store, between folds
-        from prorch_nb.repositories.database import read_committed
-
-        tables = read_committed(path)
     else:
-        with open(path, encoding="utf-8") as handle:
-            tables = json.load(handle)
-    steps = _rows(tables, "pipeline_steps")
-    return [(p, [s for s in steps if s["pipeline_uuid"] == p["uuid"]]) for p in _rows(tables, "pipelines")]
+        if os.path.exists(path + ".journal"):  # prorch_nb's default store, between folds
+            from prorch_nb.repositories.database import read_committed
+
+            tables = read_committed(path)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                tables = json.load(handle)
+        pipelines, steps = _rows(tables, "pipelines"), _rows(tables, "pipeline_steps")
+    return [(p, [s for s in steps if s["pipeline_uuid"] == p["uuid"]]) for p in pipelines]
 
 
 def label(pipeline_uuid: str) -> str:
