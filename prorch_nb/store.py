@@ -75,6 +75,14 @@ class Store:
                 raise
             warnings.warn(StoreWarning(str(exc)), stacklevel=3)
 
+    def claim_of(self, step: StepData) -> str | None:
+        """The stored claim of ``step`` (``None`` if it has none)."""
+        return repository_method(self.steps, "claim_of")(step.uuid)
+
+    def renew_claim(self, step_uuid: str, claimant: str, until: str) -> bool:
+        """Inside a unit: extend ``claimant``'s claim of a step to ``until`` if it still holds it."""
+        return repository_method(self.steps, "renew_claim")(step_uuid, claimant, until)
+
     def now(self) -> datetime:
         """The store's clock (the database's, for a shared one): what claims' leases are measured in."""
         return repository_method(self.steps, "now")()
@@ -108,6 +116,10 @@ class Store:
         steps = [self._step_record(data) for data in found]
         steps.sort(key=lambda step: -1 if step.position is None else step.position)
         return steps
+
+    def read_run(self, pipeline_uuid: str) -> tuple[PipelineData, list[StepData]]:
+        """A run's record and its steps in order: what a view of one run renders, read once."""
+        return self.pipeline(pipeline_uuid), self.steps_of(pipeline_uuid)
 
     def step_progress(self, pipeline: PipelineData) -> tuple[list[str], StepData | None]:
         """The statuses of a run's steps in order, and the record of its first open step.

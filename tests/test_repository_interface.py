@@ -9,11 +9,11 @@ from prorch_nb.store import Store
 from tests.pipelines import Simple
 
 PROVIDED = {
-    "memory": {"unit_of_work", "all", "status_of", "search_uuids"},
-    "tinydb": set(OPTIONAL_METHODS) - {"lock_run", "now"},
+    "memory": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of"},
+    "tinydb": set(OPTIONAL_METHODS) - {"renew_claim", "lock_run", "now"},
     "seed_example": set(),
-    "sqlite": {"unit_of_work", "all", "status_of", "search_uuids", "lock_run", "now"},
-    "postgres": {"unit_of_work", "all", "status_of", "search_uuids", "lock_run", "now"},
+    "sqlite": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of", "renew_claim", "lock_run", "now"},
+    "postgres": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of", "renew_claim", "lock_run", "now"},
 }
 
 

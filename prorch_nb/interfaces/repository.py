@@ -41,7 +41,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Nine methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Eleven methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -57,6 +57,11 @@ class IRepository:
       it), returning whether it changed anything; the default does nothing.
     * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
       does nothing.
+    * ``claim_of(uuid)``: the stored claim of a step, read before a hook's change of its
+      status is written (a worker whose claim was taken over must not write); the
+      default uses ``get``.
+    * ``renew_claim(uuid, claimant, until)``: extend a claim while its hook runs; the
+      default uses ``get`` and ``update``.
     * ``lock_run(uuid)``: inside a unit, hold a run for it or say another worker's unit
       holds it (``SELECT ... FOR UPDATE SKIP LOCKED``); the default holds it.
     * ``now()``: the store's clock for claims' leases (a shared database's, so every host
@@ -116,6 +121,23 @@ class IRepository:
     def checkpoint_soon(self) -> None:
         """Bring the store's own file up to date shortly; nothing to do unless a store overrides it."""
 
+    def claim_of(self, uuid: str) -> str | None:
+        """The stored ``claimed_by`` of the record with this uuid (a step's claim), or ``None``."""
+        data = self.get(uuid)
+        return data.get("claimed_by") if data else None
+
+    def renew_claim(self, uuid: str, claimant: str, until: str) -> bool:
+        """Inside a unit: extend the claim of step ``uuid`` to ``until`` if ``claimant`` still holds it; whether it did.
+
+        A store that compares versions on write should not count this as a change of the
+        record (the claim's own worker writes it meanwhile).
+        """
+        data = self.get(uuid)
+        if not data or data.get("claimed_by") != claimant or data.get("status") not in Status.OPEN:
+            return False
+        self.update(uuid, {"claimed_until": until})
+        return True
+
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit of work: hold the run ``uuid`` for it, or ``False`` if another worker's unit holds it.
 
@@ -138,6 +160,8 @@ OPTIONAL_METHODS = (
     "all",
     "status_of",
     "search_uuids",
+    "claim_of",
+    "renew_claim",
     "checkpoint",
     "checkpoint_soon",
     "lock_run",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from prorch_nb import registry
 from prorch_nb.claims import claim_ended, claim_is_live, lease_end, new_claimant
 from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError, StoreFileError
+from prorch_nb.leases import KEEPER
 from prorch_nb.lifecycle import BY_ENGINE
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
@@ -185,13 +186,16 @@ def _settled(tick: Tick) -> bool:
 def run_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick:
     """All three phases for a run or a stored run's uuid (the last only when there is something to save).
 
-    The tick's claim is live in this process until the tick returns or raises: a claim
-    left in the store by a tick that raised is taken over by this process's next tick.
+    The tick's claim is live in this process until the tick returns or raises (a claim
+    left in the store by a tick that raised is taken over by this process's next tick),
+    and its lease is renewed while the hooks run (:mod:`prorch_nb.leases`).
     """
     tick = None
     try:
         with store.unit_of_work():
             tick = begin_tick(target, store, lease_seconds)
+        if tick.claimant is not None and tick.step is not None:
+            KEEPER.hold(tick.claimant, tick.step.uuid, store.repository_class, lease_seconds)
         run_hooks(tick)
         if tick.step is not None and (tick.conflict or not _settled(tick)):
             with store.unit_of_work():
@@ -199,4 +203,5 @@ def run_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick
         return tick
     finally:
         if tick is not None and tick.claimant is not None:
+            KEEPER.release(tick.claimant)
             claim_ended(tick.claimant)

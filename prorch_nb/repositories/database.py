@@ -99,6 +99,10 @@ class Database(Checkpoints):
         with self._lock:
             return self._current(table).status_of(uuid)
 
+    def claim_of(self, table: str, uuid: str) -> Any:
+        with self._lock:
+            return self._current(table).claim_of(uuid)
+
     def search(self, table: str, field: str, value: Any) -> list[dict[str, Any]]:
         with self._lock:
             return self._current(table).search(field, value)

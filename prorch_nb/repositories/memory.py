@@ -41,6 +41,10 @@ class InMemoryRepository(RichDisplay, IRepository):
         with self._lock:
             return self._table.status_of(uuid)
 
+    def claim_of(self, uuid: str) -> Any:
+        with self._lock:
+            return self._table.claim_of(uuid)
+
     def save(self, data: dict[str, Any]) -> SavedItem:
         with self._lock:
             return SavedItem(identifier=int(self._table.insert(data)))

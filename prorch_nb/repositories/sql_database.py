@@ -22,11 +22,12 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
 from prorch_nb.repositories.sql_schema import create_or_check, define
 from prorch_nb.repositories.sql_unit import SQLUnit, UnitState
+from prorch_nb.utils.constants import Status
 
 #: Record fields that have a column of their own (all tables / steps only).
 COLUMNS = ("uuid", "name", "status", "created_at")
@@ -152,6 +153,19 @@ class SQLDatabase:
         self.state.read(model, uuid, row.version)
         return row.status
 
+    def claim_of(self, model: str, uuid: str) -> Any:
+        """The record's ``claimed_by`` (a step's claim), and the version it was read at."""
+        table = self.tables.by_model[model]
+        if "claimed_by" not in table.c:
+            record = self.get(model, uuid)
+            return record.get("claimed_by") if record else None
+        with self.connection() as connection:
+            row = connection.execute(sa.select(table.c.claimed_by, table.c.version).where(table.c.uuid == uuid)).first()
+        if row is None:
+            return None
+        self.state.read(model, uuid, row.version)
+        return row.claimed_by
+
     def search(self, model: str, field: str, value: Any) -> list[dict[str, Any]]:
         table = self.tables.by_model[model]
         if field not in table.c:  # not a column: compared in Python, as TinyDB would
@@ -217,6 +231,22 @@ class SQLDatabase:
                 "this change was not saved"
             )
         self.state.wrote(model, uuid, version)
+
+    def renew_claim(self, uuid: str, claimant: str, until: str) -> bool:
+        """Extend a step's claim if ``claimant`` holds it; the version stays (its worker's writes go on)."""
+        table = self.tables.by_model["STEP"]
+        if self.dialect == "postgresql":
+            path = sa.literal(["claimed_until"], type_=ARRAY(sa.Text()))
+            record = sa.func.jsonb_set(table.c.record, path, sa.func.to_jsonb(sa.cast(sa.literal(until), sa.Text())))
+        else:
+            record = sa.func.json_set(table.c.record, "$.claimed_until", until)
+        renewed = (
+            table.update()
+            .where(table.c.uuid == uuid, table.c.claimed_by == claimant, table.c.status.in_(Status.OPEN))
+            .values(record=record, lease_until=datetime.fromisoformat(until))
+        )
+        with self.connection(writing=True) as connection:
+            return connection.execute(renewed).rowcount == 1
 
     def lock_run(self, uuid: str) -> bool:
         """Lock a run's row for this unit unless another unit holds it (``False``: busy, skip it)."""

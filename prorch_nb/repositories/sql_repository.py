@@ -63,6 +63,9 @@ class SQLRepository(RichDisplay, IRepository):
     def status_of(self, uuid: str) -> Any:
         return self._database.status_of(self.model, uuid)
 
+    def claim_of(self, uuid: str) -> Any:
+        return self._database.claim_of(self.model, uuid)
+
     def save(self, data: dict[str, Any]) -> SavedItem:
         return SavedItem(identifier=self._database.insert(self.model, data))
 
@@ -83,6 +86,10 @@ class SQLRepository(RichDisplay, IRepository):
     def unit_of_work(self) -> AbstractContextManager[None]:
         """One transaction for the changes inside (the same object for both tables)."""
         return self._database.unit_of_work()
+
+    def renew_claim(self, uuid: str, claimant: str, until: str) -> bool:
+        """Extend a step's claim if ``claimant`` still holds it, without counting as a change (no new version)."""
+        return self._database.renew_claim(uuid, claimant, until)
 
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit: lock the run ``uuid`` for it, or ``False`` if another worker's unit holds it."""

@@ -24,15 +24,17 @@ compact_json = json.JSONEncoder(separators=(",", ":")).encode
 _decode = json.JSONDecoder().raw_decode
 
 # What the table knows of a row without its text, its *facts*, is a plain tuple read by
-# these positions: (uuid, keys, *the values of INDEXED_FIELDS). A plain tuple of strings
+# these positions: (uuid, keys, claim, *the values of INDEXED_FIELDS). A plain tuple of strings
 # and other plain values, which the garbage collector stops tracking the first time it
 # sees it (it keeps tracking a NamedTuple: a large table would cost every collection).
 #: Position of the row's uuid in its facts.
 UUID = 0
 #: Position of the row's keys, in order: one tuple shared by the rows of one layout.
 KEYS = 1
+#: Position of the row's ``claimed_by`` (``None`` if it has none).
+CLAIM = 2
 #: Position of the first indexed value; the others follow in the order of INDEXED_FIELDS.
-FIRST_INDEXED = 2
+FIRST_INDEXED = 3
 #: Position of the row's status.
 STATUS = FIRST_INDEXED + INDEXED_FIELDS.index("status")
 
@@ -69,6 +71,11 @@ class IndexedTable:
         doc_id = self._by_uuid.get(uuid)
         status = None if doc_id is None else self._facts[doc_id][STATUS]
         return None if status is _ABSENT else status
+
+    def claim_of(self, uuid: str) -> Any:
+        """The ``claimed_by`` field of the record ``uuid`` (``None`` if absent), from its facts."""
+        doc_id = self._by_uuid.get(uuid)
+        return None if doc_id is None else self._facts[doc_id][CLAIM]
 
     def insert(self, data: dict[str, Any]) -> str:
         """Store ``data`` under a new document id, which is returned."""
@@ -187,7 +194,7 @@ class IndexedTable:
         uuid = row.get("uuid")
         indexed = tuple([_key(row.get(name, _ABSENT)) for name in INDEXED_FIELDS])
         before = self._facts.get(doc_id)
-        self._facts[doc_id] = (uuid, keys, *indexed)
+        self._facts[doc_id] = (uuid, keys, row.get("claimed_by"), *indexed)
         old_indexed = _NOTHING_INDEXED
         if before is not None:
             old_indexed = before[FIRST_INDEXED:]

@@ -49,6 +49,9 @@ class TinyDBRepository(RichDisplay, IRepository):
     def status_of(self, uuid: str) -> Any:
         return self._database.status_of(self._name, uuid)
 
+    def claim_of(self, uuid: str) -> Any:
+        return self._database.claim_of(self._name, uuid)
+
     def save(self, data: dict[str, Any]) -> SavedItem:
         return SavedItem(identifier=int(self._database.insert(self._name, data)))
 

@@ -1,0 +1,69 @@
+"""A claim's lease is renewed while its hook runs, and only while it does."""
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+from prorch_nb import OnStartMixin, Pipeline, Status, Step, TinyDBRepository, register_pipeline, register_step
+from prorch_nb.store import Store
+from tests.sql_databases import postgres_repository, sqlite_repository
+
+GATE = threading.Event()
+
+
+@register_step
+class HoldsOn(OnStartMixin, Step):
+    name = "LeasesHoldsOn"
+
+    def on_start(self):
+        assert GATE.wait(300), "the test never let the hook go on"
+        self.finish()
+
+
+@register_pipeline
+class LongHook(Pipeline):
+    name = "LeasesLongHook"
+    steps = [HoldsOn]
+
+
+@pytest.fixture(params=["tinydb", "sqlite", "postgres"])
+def repository(request, tmp_path):
+    if request.param == "postgres":
+        with postgres_repository() as repository:
+            yield repository
+    else:
+        yield TinyDBRepository.at(tmp_path / "runs.json") if request.param == "tinydb" else sqlite_repository(tmp_path)
+
+
+def wait_for(condition, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+    return found
+
+
+@pytest.mark.slow
+def test_a_long_hook_keeps_its_claim_renewed_until_it_ends(repository):
+    GATE.clear()
+    run = LongHook(repository_class=repository)
+    store = Store(repository)
+    ticking = threading.Thread(target=lambda: run.start(lease_seconds=0.6))
+    ticking.start()
+    try:
+        step_uuid = wait_for(lambda: next((s.uuid for s in store.steps_of(run.uuid) if s.claimed_by), None))
+        leases = [store.step(step_uuid).claimed_until]
+        while len(leases) < 4:  # the first lease, then three renewals, each later than the last
+            lease = wait_for(lambda: (found := store.step(step_uuid).claimed_until) != leases[-1] and found)
+            leases.append(lease)
+        claimant = store.step(step_uuid).claimed_by
+    finally:
+        GATE.set()
+        ticking.join(timeout=300)
+
+    assert [datetime.fromisoformat(lease) for lease in leases] == sorted(datetime.fromisoformat(x) for x in leases)
+    assert claimant is not None and claimant.count(":") == 2
+    step = store.step(step_uuid)
+    assert (step.status, step.claimed_by, step.claimed_until) == (Status.FINISHED, None, None)
