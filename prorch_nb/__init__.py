@@ -38,7 +38,7 @@ tick
     and continues the pending one.
 pass
     ``Orchestrator.execute_pipelines()``: every pending run ticks once, oldest first;
-    ``run_until_done()`` makes passes until none is pending or a pass changes nothing.
+    ``run_until_done()`` makes passes until it stops (:class:`StopReason`).
 unit of work
     A group of changes committed all or nothing (a run's creation, a tick's start, a
     step's end); hooks never run inside one.
@@ -67,7 +67,7 @@ from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.orchestrator.orchestrator import Orchestrator
 from prorch_nb.pipeline.pipeline import Pipeline
-from prorch_nb.report import RunReport, TickOutcome, TickReport
+from prorch_nb.report import RunReport, StopReason, TickOutcome, TickReport
 from prorch_nb.repositories.memory import InMemoryRepository
 from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
@@ -94,6 +94,7 @@ __all__ = [
     "StatusChange",
     "Step",
     "StepData",
+    "StopReason",
     "TickOutcome",
     "TickReport",
     "TinyDBRepository",

@@ -65,6 +65,11 @@ class Tracked:
         return self._record.uuid
 
     @property
+    def repository_class(self) -> type:
+        """The repository class this record is stored with (read-only)."""
+        return self._repository_class
+
+    @property
     def status(self) -> str:
         """The current status (see :class:`~prorch_nb.utils.constants.Status`)."""
         return self._record.status

@@ -105,9 +105,26 @@ class TickReport:
         return "\n".join(lines)
 
 
-#: Why :meth:`~prorch_nb.orchestrator.orchestrator.Orchestrator.run_until_done` stopped
-#: when it left no pipeline pending.
-NOTHING_PENDING = "no pipeline is pending"
+class StopReason:
+    """Why :meth:`~prorch_nb.orchestrator.orchestrator.Orchestrator.run_until_done` stopped.
+
+    Compare :attr:`RunReport.stopped_because` with these; each reads after "stopped
+    because" or "stopped:".
+
+    >>> print(f"stopped because {StopReason.WAITING}")
+    stopped because a whole pass changed nothing (pending steps are waiting)
+    """
+
+    #: No run is left pending: every run it could reach has ended (or is ``created``).
+    NOTHING_PENDING = "no pipeline is pending"
+    #: A pass changed no status and reported no error: the pending steps wait for the outside world.
+    WAITING = "a whole pass changed nothing (pending steps are waiting)"
+    #: A pass changed no status and some runs could not be ticked: see the report's errors.
+    ERRORS = "a whole pass changed nothing and reported errors"
+    #: It made the ``max_ticks`` passes it was allowed.
+    MAX_TICKS = "it made max_ticks passes"
+    #: ``should_stop()`` said so (a Stop button, a signal).
+    REQUESTED = "a stop was requested"
 
 
 @dataclass
@@ -115,6 +132,7 @@ class RunReport:
     """``Orchestrator.run_until_done()``: every pass, and why it stopped."""
 
     ticks: list[TickReport] = field(default_factory=list)
+    #: One of the :class:`StopReason` constants.
     stopped_because: str = ""
 
     @property

@@ -297,7 +297,7 @@ def test_run_once_with_a_dotted_module_name_from_the_current_folder(worker_db, m
     assert (
         capsys.readouterr()
         .out.splitlines()[-1]
-        .endswith("done: 1 pass, 0 ended, 1 error; stopped because reached max_ticks=1")
+        .endswith("done: 1 pass, 0 ended, 1 error; stopped because it made max_ticks passes")
     )
     assert [status for _, status, _ in read_back(db)] == [Status.PENDING, Status.PENDING, Status.CREATED]
 

@@ -5,7 +5,7 @@ import html
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
-from prorch_nb import InMemoryRepository, Orchestrator, OrchestratorConfig, Status, TinyDBRepository
+from prorch_nb import InMemoryRepository, Orchestrator, OrchestratorConfig, Status, StopReason, TinyDBRepository
 from prorch_nb.notebook import Dashboard
 from prorch_nb.notebook.widgets.dashboard import NO_RUN
 from prorch_nb.store import Store
@@ -57,14 +57,14 @@ def test_new_run_is_created_started_and_shown(start_at_once, status, dashboard, 
     assert dashboard.panel_box.children == (dashboard.panel,)
     assert record.uuid[:8] in dashboard.runs_view.value
     assert f"{style_of(status).glyph} {status}" in dashboard.runs_view.value
-    assert "Simple" in dashboard.summary_view.value and "1 runs" in dashboard.header.value
+    assert "Simple" in dashboard.summary_view.value and "1 run, " in dashboard.header.value
 
 
 def test_new_run_logs_what_its_first_hook_prints(dashboard, repository, capsys):
     dashboard.pipeline_choice.value = "Talkative"
     dashboard.new_button.click()
     [record] = Store(repository).all_pipelines()
-    assert f"[Talkative {record.uuid[:8]}] hello from Chatty" in dashboard.log_view.text
+    assert f"[Talkative {record.uuid[:8]} · Chatty] hello from Chatty" in dashboard.log_view.text
     assert capsys.readouterr().out == ""
 
 
@@ -91,7 +91,7 @@ def test_run_until_done_goes_to_the_end_in_a_thread(dashboard, repository):
     assert statuses(repository) == [Status.FINISHED, Status.FINISHED]
     assert (dashboard.progress.value, dashboard.progress.max) == (2, 2)
     assert dashboard.progress_label.value.startswith("pass 3, 2 ended — stopped: no pipeline is pending")
-    assert dashboard.background.report.stopped_because == "no pipeline is pending"
+    assert dashboard.background.report.stopped_because == StopReason.NOTHING_PENDING
     assert not dashboard.run_button.disabled and not dashboard.tick_button.disabled
     assert dashboard.stop_button.disabled
     assert dashboard.runs_view.value.count("✓ finished") == 2
@@ -107,11 +107,11 @@ def test_stop_ends_the_run_after_the_pass_under_way(dashboard, repository):
     assert dashboard.stop_button.disabled
     widget_pipelines.RELEASE.set()
     assert dashboard.join(10)
-    assert dashboard.background.report.stopped_because == "stopped on request"
+    assert dashboard.background.report.stopped_because == StopReason.REQUESTED
     assert len(dashboard.background.report.ticks) == 1
     assert statuses(repository) == [Status.PENDING, Status.PENDING]
     assert dashboard.progress.value < dashboard.progress.max == 2
-    assert "stopped: stopped on request" in dashboard.progress_label.value
+    assert f"stopped: {StopReason.REQUESTED}" in dashboard.progress_label.value
     assert not dashboard.run_button.disabled
 
 
@@ -124,7 +124,8 @@ def test_status_filter_shows_only_runs_in_that_status(status, dashboard, reposit
     for each, run in runs.items():
         assert (run.uuid[:8] in dashboard.runs_view.value) == (each == status)
     assert [uuid for _, uuid in dashboard.run_choice.options] == ["", runs[status].uuid]
-    assert sum(dashboard.summary_view.value.count(f">{status}<") for status in Status.ALL) == len(Status.ALL)
+    headers = [f">{style_of(each).glyph} {each}</th>" for each in Status.ALL]
+    assert [dashboard.summary_view.value.count(header) for header in headers] == [1] * len(Status.ALL)
 
 
 def test_runs_table_is_limited_newest_first(repository):

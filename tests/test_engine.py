@@ -8,6 +8,7 @@ from prorch_nb import (
     OrchestratorConfig,
     Status,
     Step,
+    StopReason,
     load_pipeline,
     register_pipeline,
     register_step,
@@ -83,7 +84,7 @@ def test_run_until_done_stops_when_nothing_pending(repository_class):
     for run in runs:
         run.start()
     run_report = Orchestrator(OrchestratorConfig(repository_class=repository_class)).run_until_done()
-    assert run_report.stopped_because == "no pipeline is pending"
+    assert run_report.stopped_because == StopReason.NOTHING_PENDING
     assert len(run_report.ended) == 3
     assert all(statuses(run) == (F, [F, F, F]) for run in runs)
 
@@ -93,17 +94,35 @@ def test_run_until_done_stops_when_a_pass_changes_nothing(repository_class):
     run.start()
     orchestrator = Orchestrator(OrchestratorConfig(repository_class=repository_class))
     report = orchestrator.run_until_done()
-    assert "changed nothing" in report.stopped_because
+    assert report.stopped_because == StopReason.WAITING
     assert statuses(run) == (P, [F, P, C])
     APPROVALS.add(run.uuid)
-    assert orchestrator.run_until_done().stopped_because == "no pipeline is pending"
+    assert orchestrator.run_until_done().stopped_because == StopReason.NOTHING_PENDING
     assert statuses(run) == (F, [F, F, F])
 
 
 def test_run_until_done_honours_max_ticks(repository_class):
     Simple(repository_class=repository_class).start()
     report = Orchestrator(OrchestratorConfig(repository_class=repository_class)).run_until_done(max_ticks=1)
-    assert len(report.ticks) == 1 and "max_ticks" in report.stopped_because
+    assert len(report.ticks) == 1 and report.stopped_because == StopReason.MAX_TICKS
+
+
+def test_run_until_done_says_a_pass_that_changed_nothing_reported_errors(repository_class):
+    run = Simple(repository_class=repository_class)
+    run.start()
+    Store(repository_class).pipelines.update(run.uuid, {"name": "RetiredPipeline"})
+
+    report = Orchestrator(OrchestratorConfig(repository_class=repository_class)).run_until_done()
+
+    assert report.stopped_because == StopReason.ERRORS and "RetiredPipeline" in report.errors[0].message
+
+
+def test_run_until_done_stops_when_asked_before_a_pass(repository_class):
+    Simple(repository_class=repository_class).start()
+    report = Orchestrator(OrchestratorConfig(repository_class=repository_class)).run_until_done(
+        should_stop=lambda: True
+    )
+    assert report.ticks == [] and report.stopped_because == StopReason.REQUESTED
 
 
 def test_metadata_is_per_instance_and_persisted(repository_class):
@@ -190,8 +209,46 @@ def test_cancel_from_outside_cancels_pending_step(repository_class):
     run.cancel("no longer needed")
     assert statuses(run) == (K, [F, K, C])
     assert run.history[-1] == {**run.history[-1], "by": "hand", "note": "no longer needed"}
+    assert run.step_records()[1].history[-1] == {**run.step_records()[1].history[-1], "by": "hand"}
     with pytest.raises(InvalidTransitionError, match="already cancelled"):
         run.cancel()
+
+
+@register_step
+class ClaimsToBeAPerson(OnStartMixin, Step):
+    name = "ClaimsToBeAPerson"
+
+    def on_start(self):
+        self.finish("approved", by="hand")
+
+
+@register_pipeline
+class Impersonation(Pipeline):
+    name = "Impersonation"
+    steps = [ClaimsToBeAPerson]
+
+
+def test_a_hook_cannot_write_who_ended_its_step_into_the_history(repository_class):
+    run = Impersonation(repository_class=repository_class)
+
+    with pytest.raises(StepHookError, match=r"TypeError.*'by'"):
+        run.start()
+
+    [step] = run.step_records()
+    assert step.status == X and [entry["by"] for entry in step.history] == ["engine", "engine", "error"]
+
+
+def test_a_run_and_its_steps_tell_their_repository_class_and_keep_it(repository_class):
+    run = Approval(repository_class=repository_class)
+    run.start()
+    run.start()
+
+    step = run.end_current_step(F)
+
+    assert run.repository_class is repository_class and step.repository_class is repository_class
+    assert load_pipeline(run.uuid, repository_class).repository_class is repository_class
+    with pytest.raises(AttributeError):
+        run.repository_class = dict
 
 
 @pytest.mark.parametrize("ending", [F, X, K])

@@ -8,7 +8,7 @@ import warnings
 import pytest
 from tinydb import TinyDB
 
-from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository, checkpoint
+from prorch_nb import Orchestrator, OrchestratorConfig, Status, StopReason, TinyDBRepository, checkpoint
 from prorch_nb.exceptions.exceptions import StoreFileError, StoreWarning
 from prorch_nb.repositories.database import Database, read_committed
 from prorch_nb.store import Store
@@ -59,7 +59,7 @@ def test_the_file_alone_is_current_when_run_until_done_returns_with_runs_waiting
 
     report = Orchestrator(OrchestratorConfig(repository_class=runs)).run_until_done()
 
-    assert "changed nothing" in report.stopped_because and not journal(db).exists()
+    assert report.stopped_because == StopReason.WAITING and not journal(db).exists()
     (step,) = [s for s in in_file_alone(db)["pipeline_steps"].values() if s["name"] == "WaitForApproval"]
     assert step["status"] == Status.PENDING and step["metadata"]["checks"] >= 1
 

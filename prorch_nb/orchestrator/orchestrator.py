@@ -10,7 +10,7 @@ from prorch_nb.dataclasses.orchestrator import OrchestratorConfig
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.display import RichDisplay
 from prorch_nb.pipeline.tick import run_tick
-from prorch_nb.report import NOTHING_PENDING, RunReport, TickError, TickReport
+from prorch_nb.report import RunReport, StopReason, TickError, TickReport
 from prorch_nb.store import Store, check_repository_class
 from prorch_nb.utils.constants import Status
 
@@ -69,6 +69,7 @@ class Orchestrator(RichDisplay):
         """Pass after pass until no pipeline is pending or a whole pass changed nothing.
 
         ``max_ticks`` caps the number of passes; ``on_tick(n, report)`` is called after
+        The report says why it stopped (a :class:`~prorch_nb.report.StopReason`).
         each pass and ``should_stop()`` before each (for progress bars and Stop buttons).
         A journalled store's file alone is up to date when it returns.
         """
@@ -85,20 +86,20 @@ class Orchestrator(RichDisplay):
         run = RunReport()
         while True:
             if max_ticks is not None and len(run.ticks) >= max_ticks:
-                run.stopped_because = f"reached max_ticks={max_ticks}"
+                run.stopped_because = StopReason.MAX_TICKS
                 return run
             if should_stop and should_stop():
-                run.stopped_because = "stopped on request"
+                run.stopped_because = StopReason.REQUESTED
                 return run
             report = self.execute_pipelines()
             if not report.outcomes and not report.errors:
-                run.stopped_because = NOTHING_PENDING
+                run.stopped_because = StopReason.NOTHING_PENDING
                 return run
             run.ticks.append(report)
             if on_tick:
                 on_tick(len(run.ticks), report)
             if not report.changed:
-                run.stopped_because = "a whole pass changed nothing (pending steps are waiting)"
+                run.stopped_because = StopReason.ERRORS if report.errors else StopReason.WAITING
                 return run
 
     def _tick(self, uuid: str, store: Store, report: TickReport) -> None:

@@ -176,7 +176,7 @@ class Pipeline(Tracked):
         """Cancel this run from outside: its pending step, then the pipeline."""
         with self._operation() as store, store.unit_of_work():
             for step in self._pending_steps(store):
-                step.cancel(note, by=BY_HAND)
+                step._change_status(Status.CANCELLED, by=BY_HAND, note=note)
             self._change_status(Status.CANCELLED, by=BY_HAND, note=note)
 
     def end_current_step(self, status: str, note: str | None = None) -> Step:

@@ -121,19 +121,19 @@ class Step(Tracked):
             return self._pipeline.context
         return self._require_store().pipeline(self.pipeline_uuid).context
 
-    # How a step ends itself ------------------------------------------------------
+    # How a step ends itself (its history says "step": BY_STEP) --------------------
 
-    def finish(self, note: str | None = None, *, by: str = BY_STEP) -> None:
+    def finish(self, note: str | None = None) -> None:
         """Mark this step finished; the pipeline moves on at its next tick."""
-        self._change_status(Status.FINISHED, by=by, note=note)
+        self._change_status(Status.FINISHED, by=BY_STEP, note=note)
 
-    def fail(self, note: str | None = None, *, by: str = BY_STEP) -> None:
+    def fail(self, note: str | None = None) -> None:
         """Mark this step failed; the pipeline fails at its next tick."""
-        self._change_status(Status.FAILED, by=by, note=note)
+        self._change_status(Status.FAILED, by=BY_STEP, note=note)
 
-    def cancel(self, note: str | None = None, *, by: str = BY_STEP) -> None:
+    def cancel(self, note: str | None = None) -> None:
         """Mark this step cancelled; the pipeline is cancelled at its next tick."""
-        self._change_status(Status.CANCELLED, by=by, note=note)
+        self._change_status(Status.CANCELLED, by=BY_STEP, note=note)
 
     # Engine side -----------------------------------------------------------------
 

@@ -298,7 +298,7 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
     expect(board_log).to_contain_text("[pass 1] Publish: published")  # what hooks print in the thread
     expect(bar).to_have_attribute("style", re.compile(r"width: 50%"))
     stop_button.click()
-    expect(label).to_contain_text("stopped: stopped on request")
+    expect(label).to_contain_text("stopped: a stop was requested")
     expect(stop_button).to_be_disabled()
     expect(run_button).to_be_enabled()
     expect(bar).to_have_attribute("style", re.compile(r"width: 50%"))  # stopped before the end
