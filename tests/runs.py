@@ -4,7 +4,8 @@ import pytest
 
 from prorch_nb import Pipeline, Status, register_pipeline
 from prorch_nb.exceptions.exceptions import StepHookError
-from prorch_nb.notebook.diagrams import NOT_REACHED
+from prorch_nb.notebook.diagrams import INACTIVE
+from prorch_nb.styles import style_of
 from tests.pipelines import Approval, Broken, Quick, Refused, Refuses, Simple
 
 C, P, F, X, K = Status.CREATED, Status.PENDING, Status.FINISHED, Status.FAILED, Status.CANCELLED
@@ -43,5 +44,6 @@ def run_in(status, repository_class):
     return run, [K, C]
 
 
-def shown_as(pipeline_status, step_status):
-    return NOT_REACHED if pipeline_status in Status.ENDED and step_status == C else step_status
+def look_of(pipeline_status, step_status):
+    """How a diagram draws a step: hollow and dotted when its run ended without reaching it."""
+    return INACTIVE if pipeline_status in Status.ENDED and step_status == C else style_of(step_status)

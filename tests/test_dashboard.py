@@ -57,14 +57,14 @@ def test_new_run_is_created_started_and_shown(start_at_once, status, dashboard, 
     assert dashboard.panel_box.children == (dashboard.panel,)
     assert record.uuid[:8] in dashboard.runs_view.value
     assert f"{style_of(status).glyph} {status}" in dashboard.runs_view.value
-    assert "Simple" in dashboard.summary_view.value and "1 runs" in dashboard.header.value
+    assert "Simple" in dashboard.summary_view.value and "1 run, " in dashboard.header.value
 
 
 def test_new_run_logs_what_its_first_hook_prints(dashboard, repository, capsys):
     dashboard.pipeline_choice.value = "Talkative"
     dashboard.new_button.click()
     [record] = Store(repository).all_pipelines()
-    assert f"[Talkative {record.uuid[:8]}] hello from Chatty" in dashboard.log_view.text
+    assert f"[Talkative {record.uuid[:8]} · Chatty] hello from Chatty" in dashboard.log_view.text
     assert capsys.readouterr().out == ""
 
 
@@ -124,7 +124,8 @@ def test_status_filter_shows_only_runs_in_that_status(status, dashboard, reposit
     for each, run in runs.items():
         assert (run.uuid[:8] in dashboard.runs_view.value) == (each == status)
     assert [uuid for _, uuid in dashboard.run_choice.options] == ["", runs[status].uuid]
-    assert sum(dashboard.summary_view.value.count(f">{status}<") for status in Status.ALL) == len(Status.ALL)
+    headers = [f">{style_of(each).glyph} {each}</th>" for each in Status.ALL]
+    assert [dashboard.summary_view.value.count(header) for header in headers] == [1] * len(Status.ALL)
 
 
 def test_runs_table_is_limited_newest_first(repository):

@@ -9,11 +9,12 @@ from graphviz.quoting import quote
 
 from prorch_nb import InMemoryRepository, Status, TinyDBRepository, load_pipeline
 from prorch_nb.examples.backup import BackupAutomationPipeline
-from prorch_nb.notebook.diagrams import DIRECTIONS, INACTIVE, MUTED, NOT_REACHED, TRAVERSED, definition_graph, run_graph
-from prorch_nb.notebook.timeline import format_time
+from prorch_nb.notebook.diagrams import DIRECTIONS, MUTED, TRAVERSED, definition_graph, run_graph
+from prorch_nb.notebook.text import format_time
+from prorch_nb.store import Store
 from prorch_nb.styles import style_of
 from tests.pipelines import APPROVALS, Approval, Broken, Simple
-from tests.runs import FiftySteps, run_in, shown_as
+from tests.runs import FiftySteps, look_of, run_in
 
 C, P, F, X, K = Status.CREATED, Status.PENDING, Status.FINISHED, Status.FAILED, Status.CANCELLED
 
@@ -33,18 +34,17 @@ def has(node, name, value):
 @pytest.mark.parametrize("status", Status.ALL)
 def test_run_graph_draws_every_step_in_its_status(status, repository_class):
     run, step_statuses = run_in(status, repository_class)
-    graph = run_graph(run)
+    graph = run.graph()
     records = run.step_records()
     assert [r.status for r in records] == step_statuses
     current = run.refresh().current_step
     for index, record in enumerate(records):
         node = statement(graph, f"step{index}")
-        shown = shown_as(status, record.status)
-        look = INACTIVE if shown == NOT_REACHED else style_of(record.status)
+        look = look_of(status, record.status)
         assert has(node, "fillcolor", look.fill) and has(node, "color", look.border)
         assert has(node, "fontcolor", look.font) and has(node, "shape", look.shape)
         assert has(node, "style", f"filled,{look.line}")
-        assert f"{index + 1}. {record.name}" in node and f"{look.glyph} {shown}" in node
+        assert f"{index + 1}. {record.name}" in node and f"{look.glyph} {record.status}" in node
         is_current = record.uuid == current
         assert has(node, "penwidth", "3") == is_current
         assert (f"<b>{index + 1}. {record.name}</b>" in node) == is_current
@@ -54,7 +54,7 @@ def test_run_graph_draws_every_step_in_its_status(status, repository_class):
 @pytest.mark.parametrize("status", Status.ALL)
 def test_edges_are_coloured_by_whether_traversed(status, repository_class):
     run, step_statuses = run_in(status, repository_class)
-    graph = run_graph(run)
+    graph = run.graph()
     edges = [line for line in graph.body if " -> " in line]
     assert len(edges) == len(step_statuses) - 1
     for index, head_status in enumerate(step_statuses[1:]):
@@ -67,28 +67,31 @@ def test_edges_are_coloured_by_whether_traversed(status, repository_class):
 @pytest.mark.parametrize("status", Status.ALL)
 def test_title_and_legend_count_the_statuses_shown(status, repository_class):
     run, step_statuses = run_in(status, repository_class)
-    label = run_graph(run).graph_attr["label"]
+    label = run.graph().graph_attr["label"]
     assert f"<b>{run.name}</b>" in label
-    assert f"{run.uuid[:8]} · {style_of(status).glyph} {status}" in label
-    shown = [shown_as(status, s) for s in step_statuses]
-    for state in [NOT_REACHED, *Status.ALL]:
-        look = INACTIVE if state == NOT_REACHED else style_of(state)
-        entry = f"{look.glyph} {state} {shown.count(state)}</font>"
-        assert (entry in label) == (state in shown), (state, label)
+    assert f"{run.uuid[:8]} {style_of(status).glyph} {status}</font>" in label
+    assert f"{run.uuid[:8]} · · " not in label  # no separator that reads like the created glyph
+    for state in Status.ALL:
+        look = look_of(status, state)
+        entry = f'bgcolor="{look.fill}" color="{look.border}" border="1"><font color="{look.font}" point-size="10">'
+        entry += f"{look.glyph} {state} {step_statuses.count(state)}</font>"
+        assert (entry in label) == (state in step_statuses), (state, label)
+    assert "not reached" not in label  # one word for a step never reached: its status, created
 
 
 def test_tooltips_give_start_end_duration_and_error(repository_class):
     run, _ = run_in(X, repository_class)
-    graph = run_graph(run)
+    graph = run.graph()
     first, _, unreached = run.step_records()
     tip = statement(graph, "step0")
     started = next(e["at"] for e in first.history if e["status"] == P)
     ended = next(e["at"] for e in first.history if e["status"] == F)
     assert f"started {format_time(started)}" in tip and f"ended {format_time(ended)}" in tip
-    assert re.search(r"took \d+\.\d\d s", tip)
+    assert re.search(r"took \d[\d.]* (ms|s)\b", tip)
     failed_tip = statement(graph, "step1")
     assert "error in on_start: ValueError: disk full" in failed_tip
     assert "started" not in statement(graph, "step2") and unreached.status == C
+    assert "never reached: the run ended first" in statement(graph, "step2")
 
 
 def test_tooltip_keeps_backslashes_and_quotes_literal():
@@ -97,13 +100,13 @@ def test_tooltip_keeps_backslashes_and_quotes_literal():
     step = run.step_records()[1]
     step.error = {"hook": "on_start", "type": "OSError", "message": 'no "C:\\new" here', "at": "x"}
     repository("STEP").update(step.uuid, {"error": step.error})
-    tip = statement(run_graph(run), "step1")
+    tip = statement(run.graph(), "step1")
     assert 'no \\"C:\\\\new\\" here' in tip  # DOT escapes: the quote and the backslash stay literal
 
 
 def test_pending_step_tooltip_says_how_long_it_has_been_running(repository_class):
     run, _ = run_in(P, repository_class)
-    assert re.search(r"running for \d", statement(run_graph(run), "step1"))
+    assert re.search(r"running for \d", statement(run.graph(), "step1"))
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -141,23 +144,33 @@ def test_definition_graph_shows_steps_positions_and_hooks():
     assert has(statement(graph, "step1 -> step2"), "color", MUTED)
 
 
-def test_fifty_steps_wrap_into_rows_of_eight(repository_class):
+def test_fifty_steps_wrap_into_rows_of_eight_that_all_read_forwards(repository_class):
     run = FiftySteps(repository_class=repository_class)
     for _ in range(12):
         run.start()
     graph = run.graph()
     columns = [line for line in graph.body if "rank=same" in line]
     assert len(columns) == 8
-    invisible = [line for line in graph.body if "style=invis" in line]
-    assert len(invisible) == 50 - 8  # each column stacks its 6 or 7 steps in row order
-    assert "\tstep7 -> step8 [" in "".join(graph.body)
-    assert has(statement(graph, "step8 -> step9"), "constraint", "false")  # the second row runs backwards
-    assert not has(statement(graph, "step16 -> step17"), "constraint", "false")
+    invisible = [re.findall(r"step(\d+)", line) for line in graph.body if "style=invis" in line]
+    assert sorted((int(a), int(b)) for a, b in invisible) == [(n, n + 8) for n in range(42)]  # columns, rows in order
+    wraps = {
+        index for index in range(49) if has(statement(graph, f"step{index} -> step{index + 1}"), "constraint", "false")
+    }
+    assert wraps == {7, 15, 23, 31, 39, 47}  # only the edge from a row's end to the next row's start
 
 
 def test_small_pipelines_do_not_wrap():
     graph = Simple.definition()
     assert "rank=same" not in graph.source
+
+
+def test_run_graph_draws_what_it_is_given_without_reading(repository_class):
+    run, _ = run_in(P, repository_class)
+    record, steps = Store(repository_class).read_run(run.uuid)
+    load_pipeline(run.uuid, repository_class).cancel("changed after the reading")
+    graph = run_graph(record, steps, "TB")
+    assert "▶ pending" in statement(graph, "step1") and graph.graph_attr["rankdir"] == "TB"
+    assert "⊘ cancelled" in statement(run.graph(), "step1")  # Pipeline.graph() reads now
 
 
 def test_run_graph_reads_fresh_state(repository_class):

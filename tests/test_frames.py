@@ -102,7 +102,7 @@ def test_steps_frame_orders_by_pipeline_then_position(repository_class):
     runs = make_runs(repository_class)
     frame = steps_frame(repository_class)
     assert_schema(frame, STEP_COLUMNS)
-    expected = [(runs[run].uuid, position, *step) for run in runs for position, step in enumerate(STEPS[run])]
+    expected = [(runs[run].uuid, position, *step) for run in runs for position, step in enumerate(STEPS[run], start=1)]
     assert list(zip(frame["pipeline_uuid"], frame["position"], frame["status"], frame["name"], strict=True)) == expected
     assert frame["uuid"].is_unique
 
@@ -316,7 +316,7 @@ def test_runs_added_to_a_prorch_1_0_1_database_come_after_its_own(prorch_databas
     assert pipelines["created_at"].isna().tolist() == [True, True, True, False]
     steps = steps_frame(repository_class)
     assert steps["pipeline_uuid"].tolist()[-3:] == [added.uuid] * 3
-    assert steps["position"].tolist()[-4:] == [pd.NA, 0, 1, 2]
+    assert steps["position"].tolist()[-4:] == [pd.NA, 1, 2, 3]  # counted from 1, as every view shows steps
 
 
 def memory_with(pipelines, steps):

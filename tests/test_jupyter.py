@@ -9,12 +9,12 @@ from IPython.core.formatters import DisplayFormatter
 
 from prorch_nb import InMemoryRepository, Orchestrator, OrchestratorConfig, Pipeline, Status, TinyDBRepository
 from prorch_nb.examples.backup import BackupAutomationPipeline
-from prorch_nb.notebook.diagrams import INACTIVE, NOT_REACHED
 from prorch_nb.notebook.jupyter import INSTALL_HINT, mimebundle
 from prorch_nb.notebook.overview import overview
+from prorch_nb.notebook.text import repository_name
 from prorch_nb.styles import style_of
 from tests.pipelines import Simple
-from tests.runs import FiftySteps, run_in, shown_as
+from tests.runs import FiftySteps, look_of, run_in
 
 SVG, HTML, TEXT = "image/svg+xml", "text/html", "text/plain"
 NS = {"svg": "http://www.w3.org/2000/svg", "xlink": "http://www.w3.org/1999/xlink"}
@@ -57,8 +57,7 @@ def test_run_svg_colours_and_line_styles_follow_the_palette(status, repository_c
     current = run.refresh().current_step
     for index, record in enumerate(run.step_records()):
         outline, tooltip = nodes[f"step{index}"]
-        shown = shown_as(status, record.status)
-        look = INACTIVE if shown == NOT_REACHED else style_of(record.status)
+        look = look_of(status, record.status)
         assert outline.get("fill") == look.fill and outline.get("stroke") == look.border
         dash = dashes(outline)
         if look.line == "dotted":
@@ -138,7 +137,7 @@ def test_without_dot_a_diagram_falls_back_to_text_and_dot_source(monkeypatch, tm
 def count_table(page):
     """``{pipeline: {status: (count text, cell style)}}`` from an overview's first table."""
     table = ET.fromstring(page).find(".//table")
-    header, *rows = table.findall("tr")
+    header, *rows = table.iter("tr")
     statuses = ["".join(th.itertext()).split(" ", 1)[1] for th in header.findall("th")[1:-1]]
     return {
         row.find("th").text: {s: (td.text, td.get("style")) for s, td in zip(statuses, row.findall("td"), strict=False)}
@@ -159,7 +158,7 @@ def test_orchestrator_shows_counts_per_pipeline_and_status(repository_class):
     for name, status in [("Approval", "pending"), ("Broken", "failed"), ("Refused", "cancelled")]:
         look = style_of(status)
         assert counts[name][status] == ("1", f"background:{look.fill};color:{look.font};text-align:right")
-    assert data[TEXT].startswith(f"{repository_class.__name__}: 6 runs")
+    assert data[TEXT].startswith(f"{repository_name(repository_class)}: 6 runs")
     assert re.search(r"^Simple +1 +0 +2 +0 +0 +3$", data[TEXT], re.MULTILINE)
 
 
@@ -170,7 +169,7 @@ def test_repository_instance_shows_its_latest_runs(make, tmp_path, monkeypatch):
     runs = [Simple(repository_class=repository_class) for _ in range(12)]
     runs[-1].start()
     data = show(repository_class("PIPELINE"))
-    assert data[TEXT].splitlines()[0] == f"{repository_class.__name__}: 12 runs"
+    assert data[TEXT].splitlines()[0] == f"{repository_name(repository_class)}: 12 runs"
     latest = re.findall(r"<code>(\w{8})</code>", data[HTML])
     assert latest == [run.uuid[:8] for run in reversed(runs[-10:])]  # the 10 newest, newest first
     assert "▶ pending" in data[HTML] and "✓" in data[HTML]

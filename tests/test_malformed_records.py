@@ -4,12 +4,13 @@ The database is :mod:`tests.malformed_db`'s: records a view cannot show among go
 each named by its place in its table and its uuid.
 """
 
+import html
 import warnings
 
 import pytest
 
 from prorch_nb import Orchestrator, OrchestratorConfig, TinyDBRepository, load_pipeline
-from prorch_nb.display import MalformedRecord
+from prorch_nb.record_checks import MalformedRecord
 from prorch_nb.notebook import Dashboard, PipelinePanel
 from prorch_nb.notebook.frames import (
     MalformedRecordWarning,
@@ -21,6 +22,7 @@ from prorch_nb.notebook.frames import (
 )
 from prorch_nb.notebook.jupyter import mimebundle
 from prorch_nb.notebook.overview import overview
+from prorch_nb.notebook.text import repository_name
 from tests.malformed_db import GOOD, MALFORMED_PIPELINES, MALFORMED_STEPS, PIPELINES, STEPS, tinydb_file
 from tests.pipelines import Simple  # noqa: F401  (registers the pipeline the good runs are of)
 
@@ -125,25 +127,27 @@ def test_overview_shows_the_good_runs_and_lists_the_malformed_records(repository
     expected = [*MALFORMED_PIPELINES, "step record (uuid 's-nostatus'): 'status' must be"]
     assert starts(described(shown.skipped), expected)
     text = shown.text().splitlines()
-    assert text[-5] == f"skipped 4 malformed records in {repository.__name__}:"
+    assert text[-5] == f"skipped 4 malformed records in {repository_name(repository)}:"
     assert starts([line.strip() for line in text[-4:]], expected)
     assert "prorch-nb-skipped" in page and "pipeline record #3 (uuid &#x27;p-noname&#x27;)" in page
 
 
-def test_dashboard_and_panel_show_the_good_runs_and_note_the_malformed_records(repository):
+def test_dashboard_and_panel_show_the_good_runs_and_note_the_malformed_records_they_read(repository):
     with warnings.catch_warnings():
         warnings.simplefilter("error", MalformedRecordWarning)
         board = Dashboard(Orchestrator(OrchestratorConfig(repository_class=repository)))
         panel = PipelinePanel(load_pipeline("p-2", repository))
         broken = PipelinePanel(load_pipeline("p-1", repository))  # a step of its own is malformed
     assert not board.errors_view.value and [uuid for _, uuid in board.run_choice.options] == ["", "p-2", "p-1"]
-    assert "2 runs, 1 pending" in board.header.value
-    assert "skipped 5 malformed records in" in board.header.value and "s-nostatus" in board.header.value
+    assert "4 runs, 1 pending" in board.header.value  # counted from the status index, malformed ones too
+    note = html.unescape(board.header.value)
+    assert "skipped 2 malformed records in" in note  # those on the page it read, not the whole file
+    assert "pipeline record (uuid 'p-noname')" in note and "step record (uuid 's-nostatus')" in note
     assert board.runs_view.value.count("<tr>") == 3  # the header and the two good runs
-    assert "skipped 5 malformed records in" in panel.errors_view.value and "s-orphan" in panel.errors_view.value
+    assert "malformed" not in panel.errors_view.value  # a panel reads its own run only
     assert panel.table.value.count("Quick") == 2
     assert "InvalidRecordError" in broken.errors_view.value and "s-nostatus" in broken.errors_view.value
     page, text = board.snapshot()
-    assert "skipped 5 malformed records" in page and "skipped 4 malformed records" in text
+    assert "skipped 2 malformed records" in page and "skipped 4 malformed records" in text
     for widget in (board, panel, broken):
         widget.close()

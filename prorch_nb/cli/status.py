@@ -13,7 +13,7 @@ from prorch_nb.cli.opening import CliError, open_store
 from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.display import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
+from prorch_nb.record_checks import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid

@@ -21,9 +21,16 @@ Each class also subclasses the builtin that fits, so ``except ValueError`` keeps
         └── StoreConflictError                          another program changed records the journal changed too
 
     StoreWarning                          (UserWarning) the store did something you should know of
+    MalformedRecordWarning                (UserWarning) a view left out stored records it cannot show
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prorch_nb.record_checks import MalformedRecord
 
 
 class ProrchError(Exception):
@@ -107,3 +114,15 @@ class StoreConflictError(StoreFileError):
 
 class StoreWarning(UserWarning):
     """The store set a journal aside, or could not fold it (every commit is safe)."""
+
+
+class MalformedRecordWarning(UserWarning):
+    """A view left out records it cannot show; ``records`` describes each, ``repository`` names their store.
+
+    Turn it into an error with ``warnings.simplefilter("error", MalformedRecordWarning)``.
+    """
+
+    def __init__(self, message: str, repository: str = "", records: Sequence[MalformedRecord] = ()) -> None:
+        super().__init__(message)
+        self.repository = repository
+        self.records = list(records)

@@ -1,10 +1,13 @@
 """Graphviz diagrams of pipelines: a class's definition and a run's state.
 
-Steps are drawn in order; more than :data:`ROW_LENGTH` steps wrap into rows that run
-back and forth (a serpentine), so a 50-step run is a block, not one long line. Colours
-come from :mod:`prorch_nb.styles`; border style, shape and glyph say the same without
-colour. The background is transparent and every filled node has dark text, so the
-diagrams read on light and dark notebook themes.
+Both are pure functions of what they draw: :func:`run_graph` takes a run's record and its
+steps as read (``Pipeline.graph()`` and the panel do the reading). Steps are drawn in
+order, numbered from 1; more than :data:`ROW_LENGTH` steps wrap into rows that each read
+left to right, like lines of text (top to bottom, column after column, with ``"TB"``),
+so a 50-step run is a block, not one long line. Colours come from
+:mod:`prorch_nb.styles`; border style, shape and glyph say the same without colour. The
+background is transparent and every filled node has dark text, so the diagrams read on
+light and dark notebook themes.
 
 >>> from prorch_nb.examples.backup import BackupAutomationPipeline
 >>> graph = definition_graph(BackupAutomationPipeline, direction="TB")
@@ -25,29 +28,30 @@ from typing import TYPE_CHECKING
 
 import graphviz
 
-from prorch_nb.display import read_run
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
-from prorch_nb.notebook.timeline import step_tooltip
+from prorch_nb.notebook.tooltips import step_tooltip
 from prorch_nb.styles import StatusStyle, style_of
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.plurals import plural
+from prorch_nb.utils.uuids import short_uuid
 
 if TYPE_CHECKING:
+    from prorch_nb.dataclasses.pipeline import PipelineData
+    from prorch_nb.dataclasses.step import StepData
     from prorch_nb.pipeline.pipeline import Pipeline
 
 #: Valid values of ``direction`` (Graphviz ``rankdir``).
 DIRECTIONS = ("LR", "TB", "RL", "BT")
 #: Steps per row before a diagram wraps.
 ROW_LENGTH = 8
-#: Label of a step that an ended run never reached.
-NOT_REACHED = "not reached"
 
 _CREATED = style_of(Status.CREATED)
 #: Title, untraversed edges and inactive steps: the palette's mid grey, legible on light and dark.
 MUTED = _CREATED.border
 #: Edges a run has traversed.
 TRAVERSED = style_of(Status.FINISHED).border
-#: How a step an ended run never reached looks: hollow, dotted, grey text.
+#: How a step an ended run never reached (still ``created``) looks: hollow, dotted, grey text.
 INACTIVE = StatusStyle("transparent", MUTED, MUTED, _CREATED.glyph, "dotted", _CREATED.shape)
 FONT = "Helvetica,Arial,sans-serif"
 #: What dot cannot take in a string: lone surrogates, control characters but newline and tab.
@@ -58,7 +62,7 @@ def definition_graph(pipeline_class: type[Pipeline], direction: str = "LR") -> g
     """The steps of a pipeline class in order, with each step's position and hooks."""
     step_classes = pipeline_class.step_classes()  # raises if the class has no name or steps
     name, count = str(pipeline_class.name), len(step_classes)
-    graph = _new_graph(name, direction, _title(name, f"{count} step{'s' if count != 1 else ''}", legend=[]))
+    graph = _new_graph(name, direction, _title(name, plural(count, "step"), legend=[]))
     for index, step_class in enumerate(step_classes):
         summary = (step_class.__doc__ or "").strip().splitlines()[:1]
         tooltip = "\n".join([f"{step_class.__qualname__} (step {index + 1} of {count})", *summary])
@@ -75,26 +79,25 @@ def definition_graph(pipeline_class: type[Pipeline], direction: str = "LR") -> g
     return graph
 
 
-def run_graph(pipeline: Pipeline, direction: str = "LR") -> graphviz.Digraph:
-    """The steps of a run with their statuses, read now from its repository.
+def run_graph(record: PipelineData, steps: list[StepData], direction: str = "LR") -> graphviz.Digraph:
+    """The steps of a run with their statuses, drawn from its record and steps as read.
 
     The current step has a thick border and a bold name; steps an ended run never
-    reached are hollow and dotted; traversed edges are coloured. A legend counts the
-    statuses shown, and each node's tooltip has its start, end, duration and error.
+    reached (still ``created``) are hollow and dotted; traversed edges are coloured. A
+    legend counts the statuses shown, and each node's tooltip has its start, end,
+    duration, note and error.
     """
-    record, steps = read_run(pipeline)
     ended = record.status in Status.ENDED
     current = record.metadata.get("current_step")
-    shown = [NOT_REACHED if ended and step.status == Status.CREATED else step.status for step in steps]
-    detail = f"{record.uuid[:8]} · {style_of(record.status).glyph} {record.status}"
-    graph = _new_graph(record.name, direction, _title(record.name, detail, legend=_legend(shown)))
-    for index, (step, state) in enumerate(zip(steps, shown, strict=True)):
-        look = INACTIVE if state == NOT_REACHED else style_of(step.status)
+    looks = [INACTIVE if ended and step.status == Status.CREATED else style_of(step.status) for step in steps]
+    detail = f"{short_uuid(record.uuid)} {style_of(record.status).glyph} {record.status}"
+    graph = _new_graph(record.name, direction, _title(record.name, detail, legend=_legend(steps, looks)))
+    for index, (step, look) in enumerate(zip(steps, looks, strict=True)):
         is_current = step.uuid == current
         graph.node(
             _node_id(index),
-            _label(f"{index + 1}. {step.name}", f"{look.glyph} {state}", bold=is_current),
-            tooltip=_tooltip(step_tooltip(step, index, len(steps))),
+            _label(f"{index + 1}. {step.name}", f"{look.glyph} {step.status}", bold=is_current),
+            tooltip=_tooltip(step_tooltip(step, index, len(steps), run_ended=ended)),
             fillcolor=look.fill,
             color=look.border,
             fontcolor=look.font,
@@ -176,37 +179,32 @@ def _edge_look(traversed: bool) -> dict[str, str]:
 
 
 def _chain(graph: graphviz.Digraph, edge_looks: list[dict[str, str]]) -> None:
-    """Edges ``step0 -> step1 -> ...``, wrapped into serpentine rows of :data:`ROW_LENGTH`.
+    """Edges ``step0 -> step1 -> ...``, wrapped into rows of :data:`ROW_LENGTH` that all run forwards.
 
-    Steps in the same column share a rank; invisible edges stack the rows in order, and
-    edges of the rows that run backwards do not constrain the ranks.
+    Steps at the same place in their rows share a rank (a column, with ``LR``); invisible
+    edges stack the rows in order. The edge from a row's last step to the next row's
+    first does not constrain the ranks, so every row starts again at the left.
     """
     count = len(edge_looks) + 1
+    wrap = {"constraint": "false"}
     for index, look in enumerate(edge_looks):
-        backwards = (index // ROW_LENGTH) % 2 == 1
-        graph.edge(_node_id(index), _node_id(index + 1), **look, **({"constraint": "false"} if backwards else {}))
+        wraps = (index + 1) % ROW_LENGTH == 0
+        graph.edge(_node_id(index), _node_id(index + 1), **look, **(wrap if wraps else {}))
     if count <= ROW_LENGTH:
         return
-    columns: dict[int, list[int]] = {}
-    for index in range(count):
-        row, offset = divmod(index, ROW_LENGTH)
-        columns.setdefault(offset if row % 2 == 0 else ROW_LENGTH - 1 - offset, []).append(index)
-    for members in columns.values():
+    for offset in range(ROW_LENGTH):
         with graph.subgraph() as column:
             column.attr(rank="same")
-            for upper, lower in itertools.pairwise(members):
+            for upper, lower in itertools.pairwise(range(offset, count, ROW_LENGTH)):
                 column.edge(_node_id(upper), _node_id(lower), style="invis")
 
 
-def _legend(shown: list[str]) -> list[tuple[StatusStyle, str, int]]:
-    """``(look, word, count)`` of each status shown, in lifecycle order."""
-    counts = Counter(shown)
-    order = [NOT_REACHED, *Status.ALL, *sorted(counts.keys() - {NOT_REACHED, *Status.ALL})]
-    return [
-        (INACTIVE if state == NOT_REACHED else style_of(state), state, counts[state])
-        for state in order
-        if counts[state]
-    ]
+def _legend(steps: list[StepData], looks: list[StatusStyle]) -> list[tuple[StatusStyle, str, int]]:
+    """``(look, status, count)`` of each status shown, in lifecycle order (unknown statuses last)."""
+    counts = Counter(step.status for step in steps)
+    look_of = {step.status: look for step, look in zip(steps, looks, strict=True)}
+    order = [*Status.ALL, *sorted(counts.keys() - set(Status.ALL))]
+    return [(look_of[status], status, counts[status]) for status in order if counts[status]]
 
 
 def _title(name: str, detail: str, legend: list[tuple[StatusStyle, str, int]]) -> str:

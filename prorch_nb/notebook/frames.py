@@ -10,7 +10,8 @@ as ``NaT`` and ``<NA>``.
 Column dtypes are fixed, also for an empty repository (see :data:`PIPELINE_COLUMNS`,
 :data:`STEP_COLUMNS`): statuses are an ordered categorical in lifecycle order
 (``created < pending < finished < failed < cancelled``), times ``datetime64[us, UTC]``,
-durations ``timedelta64[us]``, positions ``Int64`` and text the ``string`` dtype.
+durations ``timedelta64[us]``, positions ``Int64`` and text the ``string`` dtype. A step's
+``position`` counts from 1, as every view numbers steps (stored records count from 0).
 
 Times come from each record's status history: ``started_at`` is its entry into
 ``pending``, ``ended_at`` its entry into an ended status, ``duration`` the time between
@@ -35,11 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prorch_nb.exceptions.exceptions import RecordNotFoundError
+from prorch_nb.exceptions.exceptions import MalformedRecordWarning, RecordNotFoundError
 from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.notebook._records import COUNT, DURATION, POSITION, STATUS, STRING, TIMESTAMP, Records
+from prorch_nb.notebook.columns import COUNT, DURATION, POSITION, STATUS, STRING, TIMESTAMP, RawRecords
 from prorch_nb.notebook.frame_style import styled
-from prorch_nb.notebook.malformed import MalformedRecordWarning, OnMalformed, Reading
+from prorch_nb.notebook.reading import OnMalformed, Reading
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
@@ -226,7 +227,7 @@ def _joined(reading: Reading) -> pd.DataFrame:
     return pd.concat([steps.iloc[:, :at], joined, steps.iloc[:, at:]], axis=1)
 
 
-def _pipeline_columns(pipelines: Records) -> pd.DataFrame:
+def _pipeline_columns(pipelines: RawRecords) -> pd.DataFrame:
     """The record columns of every pipeline, in storage order."""
     current = [metadata.get("current_step") for metadata in pipelines.dicts("metadata")]
     columns = pd.DataFrame(
@@ -244,13 +245,13 @@ def _in_creation_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("created_at", kind="stable", na_position="first")
 
 
-def _creation_order(pipelines: Records) -> pd.Index:
+def _creation_order(pipelines: RawRecords) -> pd.Index:
     """Pipeline uuids, oldest first, reading only their identity and ``created_at``."""
     frame = pd.DataFrame({"uuid": pipelines.identity()["uuid"], "created_at": pipelines.timestamps("created_at")})
     return pd.Index(_in_creation_order(frame)["uuid"])
 
 
-def _step_counts(steps: Records, pipeline_uuids: pd.Series) -> np.ndarray:
+def _step_counts(steps: RawRecords, pipeline_uuids: pd.Series) -> np.ndarray:
     """Steps per pipeline (rows, as ``pipeline_uuids``) and status (columns, in order)."""
     identity = steps.identity()
     rows = pd.Index(pipeline_uuids).get_indexer(identity["pipeline_uuid"])
@@ -261,7 +262,7 @@ def _step_counts(steps: Records, pipeline_uuids: pd.Series) -> np.ndarray:
     return flat.reshape(len(pipeline_uuids), width).astype(COUNT)
 
 
-def _step_table(steps: Records, pipeline_order: pd.Index, flatten: bool) -> pd.DataFrame:
+def _step_table(steps: RawRecords, pipeline_order: pd.Index, flatten: bool) -> pd.DataFrame:
     """Every step, by its pipeline's place in ``pipeline_order`` (unknown last), then position."""
     identity = steps.identity()
     errors = steps.dicts("error")
@@ -269,7 +270,7 @@ def _step_table(steps: Records, pipeline_order: pd.Index, flatten: bool) -> pd.D
         {
             "uuid": identity["uuid"],
             "pipeline_uuid": identity["pipeline_uuid"],
-            "position": steps.integers("position"),
+            "position": steps.integers("position") + 1,  # counted from 1, as every view shows it
             "name": identity["name"],
             "status": identity["status"],
             "created_at": steps.timestamps("created_at"),
@@ -293,7 +294,7 @@ def _step_table(steps: Records, pipeline_order: pd.Index, flatten: bool) -> pd.D
     return frame.take(order).reset_index(drop=True)
 
 
-def _with_flattened(frame: pd.DataFrame, records: Records, fields: tuple[str, ...]) -> pd.DataFrame:
+def _with_flattened(frame: pd.DataFrame, records: RawRecords, fields: tuple[str, ...]) -> pd.DataFrame:
     """``frame`` plus a ``<field>.<key>`` column per key found in the dict ``field`` of any record."""
     parts = [frame]
     for field in fields:

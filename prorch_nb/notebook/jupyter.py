@@ -1,10 +1,11 @@
-"""Jupyter display of pipeline classes, runs, orchestrators and repositories.
+"""What Jupyter shows of a displayable object: its :class:`View` made into a mimebundle.
 
-Engine objects answer ``_repr_mimebundle_(include, exclude)`` with :func:`mimebundle`:
-a pipeline class shows its definition, a run its state (both drawn by ``dot`` as SVG),
-an orchestrator or a repository an :class:`~prorch_nb.notebook.overview.Overview` of
-its runs (HTML). Without the ``dot`` program a diagram falls back to text and its DOT
-source, with a hint on installing Graphviz; displaying never raises for that.
+Each displayable class answers for itself with ``_notebook_view()``: a pipeline class
+its definition, a run its state (both drawn by ``dot`` as SVG), an orchestrator or a
+repository an :class:`~prorch_nb.notebook.overview.Overview` of its runs (HTML). This
+module only turns a view into the mimetypes asked for. Without the ``dot`` program a
+diagram falls back to text and its DOT source, with a hint on installing Graphviz;
+displaying never raises for that.
 """
 
 from __future__ import annotations
@@ -15,14 +16,7 @@ from dataclasses import dataclass
 
 import graphviz
 
-from prorch_nb.display import pipeline_repr
-from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.notebook.diagrams import definition_graph, run_graph
-from prorch_nb.notebook.overview import Overview, overview
-from prorch_nb.orchestrator.orchestrator import Orchestrator
-from prorch_nb.pipeline.pipeline import Pipeline
-
-SVG, PNG, HTML, TEXT = "image/svg+xml", "image/png", "text/html", "text/plain"
+from prorch_nb.utils.mime import HTML, PNG, SVG, TEXT
 
 INSTALL_HINT = (
     "Graphviz's dot program was not found, so this diagram is shown as text: install Graphviz "
@@ -59,14 +53,26 @@ DEFAULT_MIMETYPES = frozenset({SVG, HTML, TEXT})
 
 
 def mimebundle(
-    obj: object, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    obj: object, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **_: object
 ) -> dict[str, str | bytes]:
-    """The mimetype -> data dict Jupyter shows for ``obj``; mimetypes we do not make are ignored.
+    """The mimetype -> data dict Jupyter shows for ``obj``, from its ``_notebook_view()``.
 
-    ``{}`` for a pipeline class without ``name`` or ``steps`` (IPython then shows its
-    default repr). If ``dot`` is missing: ``text/plain`` and a ``text/html`` fallback.
+    The view is a :class:`View`, or an object that shows itself (an orchestrator answers
+    with the :class:`~prorch_nb.notebook.overview.Overview` of its repository).
+
+    ``{}`` when the object has nothing to show (a pipeline class without ``name`` or
+    ``steps``: IPython then shows its default repr). Mimetypes we do not make are ignored.
+    If ``dot`` is missing: ``text/plain`` and a ``text/html`` fallback.
     """
-    view = view_of(obj)
+    view = obj
+    while view is not None and not isinstance(view, View):  # an object may answer with another that shows itself
+        notebook_view = getattr(view, "_notebook_view", None)
+        if notebook_view is None:
+            raise TypeError(
+                f"no notebook view for {type(view).__name__}; views exist for Pipeline classes and runs, "
+                "Orchestrator, repositories and Overview (objects with a _notebook_view() method)"
+            )
+        view = notebook_view()
     if view is None:
         return {}
     excluded = set(exclude or ())
@@ -78,31 +84,6 @@ def mimebundle(
         made = {TEXT: view.text, HTML: fallback_html(view.text, source)}
         return {mimetype: data for mimetype, data in made.items() if mimetype not in excluded}
     return {mimetype: data for mimetype, data in made.items() if data is not None}
-
-
-def view_of(obj: object) -> View | None:
-    """The view of a pipeline class or run, orchestrator, repository or overview."""
-    if isinstance(obj, type) and issubclass(obj, Pipeline):
-        if not (obj.name and obj.steps):
-            return None
-        return View(definition_text(obj), graph=definition_graph(obj))
-    if isinstance(obj, Pipeline):
-        return View(pipeline_repr(obj), graph=run_graph(obj))
-    if isinstance(obj, Orchestrator):
-        return view_of(overview(obj.repository_class))
-    if isinstance(obj, IRepository):
-        return view_of(overview(type(obj)))
-    if isinstance(obj, Overview):
-        return View(obj.text(), html=obj.html())
-    raise TypeError(
-        f"no notebook view for {type(obj).__name__}; views exist for Pipeline classes and runs, "
-        "Orchestrator, IRepository instances and Overview"
-    )
-
-
-def definition_text(pipeline_class: type[Pipeline]) -> str:
-    """``<Name pipeline: StepA → StepB → StepC>``."""
-    return f"<{pipeline_class.__name__} pipeline: {' → '.join(s.name or '' for s in pipeline_class.step_classes())}>"
 
 
 def fallback_html(text: str, source: str) -> str:

@@ -15,39 +15,43 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.display import (
+from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.notebook.html_parts import badge, cell, count_table, glyph_strip, skipped_note, table
+from prorch_nb.notebook.jupyter import View, mimebundle
+from prorch_nb.notebook.text import format_time, repository_name
+from prorch_nb.record_checks import (
     LISTED,
     MalformedRecord,
-    RichDisplay,
     all_records,
     checked_pipelines,
     checked_steps,
     skipped_lines,
     steps_by_pipeline,
 )
-from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.notebook.timeline import format_time
 from prorch_nb.store import Store
-from prorch_nb.styles import style_of
+from prorch_nb.styles import glyph
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.plurals import plural
+from prorch_nb.utils.uuids import short_uuid
 
 #: How many of the latest runs an overview lists by default.
 LATEST = 10
 
 
 @dataclass
-class Overview(RichDisplay):
+class Overview:
     """Counts of runs per pipeline name and status, the latest runs with their steps, the records left out."""
 
     repository: str
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     latest: list[tuple[PipelineData, list[StepData]]] = field(default_factory=list)
     skipped: list[MalformedRecord] = field(default_factory=list)
+
+    _repr_mimebundle_ = mimebundle
 
     @property
     def total(self) -> int:
@@ -62,52 +66,48 @@ class Overview(RichDisplay):
 
     def text(self) -> str:
         """The overview as plain text."""
-        lines = [f"{self.repository}: {self.total} run{'s' if self.total != 1 else ''}"]
+        lines = [f"{self.repository}: {plural(self.total, 'run')}"]
         skipped = skipped_lines(self.repository, self.skipped, LISTED)
         if not self.counts:
             return "\n".join([*lines, *skipped])
         width = max(len(name) for name in self.counts)
-        lines.append(" ".join([" " * width, *(f"{style_of(s).glyph} {s:>9}" for s in self.statuses), "total"]))
+        lines.append(" ".join([" " * width, *(f"{glyph(s)} {s:>9}" for s in self.statuses), "total"]))
         for name, by_status in self.counts.items():
             cells = (f"{by_status[s]:>11}" for s in self.statuses)
             lines.append(" ".join([f"{name:<{width}}", *cells, f"{sum(by_status.values()):>5}"]))
         lines.append(f"latest {len(self.latest)}:")
         for record, steps in self.latest:
-            strip = "".join(style_of(step.status).glyph for step in steps)
+            strip = "".join(glyph(step.status) for step in steps)
             lines.append(
-                f"  {style_of(record.status).glyph} {record.status:<9} {record.name} {record.uuid[:8]} "
+                f"  {glyph(record.status)} {record.status:<9} {record.name} {short_uuid(record.uuid)} "
                 f"{strip} {format_time(record.created_at)}"
             )
         return "\n".join([*lines, *skipped])
 
     def html(self) -> str:
         """The overview as two HTML tables coloured with the status palette."""
-        title = f"<b>{html.escape(self.repository)}</b>: {self.total} run{'s' if self.total != 1 else ''}"
-        skipped = skipped_html(self.repository, self.skipped)
+        title = f"<b>{html.escape(self.repository)}</b>: {plural(self.total, 'run')}"
+        skipped = skipped_note(self.repository, self.skipped)
         if not self.counts:
             return f"<div>{title}{skipped}</div>"
-        head = "".join(_badge(status, "th") for status in self.statuses)
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
-            + "".join(_count_cell(status, by_status[status]) for status in self.statuses)
-            + f"<td>{sum(by_status.values())}</td></tr>"
-            for name, by_status in self.counts.items()
-        )
-        counts = f"<table><tr><th>pipeline</th>{head}<th>total</th></tr>{rows}</table>"
-        runs = "".join(
-            f"<tr>{_badge(record.status, 'td')}<td>{html.escape(record.name)}</td>"
-            f"<td><code>{html.escape(record.uuid[:8])}</code></td>"
-            f"<td>{''.join(_glyph(step) for step in steps)}</td>"
-            f"<td>{html.escape(format_time(record.created_at))}</td>"
-            f"<td>{html.escape(format_time(record.updated_at))}</td></tr>"
+        counts = count_table("prorch-nb-counts", self.counts, self.statuses)
+        runs = [
+            [
+                badge(record.status, "td"),
+                cell(record.name),
+                f"<td><code>{html.escape(short_uuid(record.uuid))}</code></td>",
+                f"<td>{glyph_strip([(step.name, step.status) for step in steps])}</td>",
+                cell(format_time(record.created_at), nowrap=True),
+                cell(format_time(record.updated_at), nowrap=True),
+            ]
             for record, steps in self.latest
-        )
-        latest = (
-            f"<table><caption style='text-align:left'>latest {len(self.latest)}</caption>"
-            f"<tr><th>status</th><th>pipeline</th><th>uuid</th><th>steps</th><th>created</th><th>updated</th></tr>"
-            f"{runs}</table>"
-        )
+        ]
+        headers = ["status", "pipeline", "run", "steps", "created", "updated"]
+        latest = f"<p>latest {len(self.latest)}</p>{table('prorch-nb-latest', headers, runs)}"
         return f"<div class='prorch-nb-overview'><p>{title}</p>{counts}{latest}{skipped}</div>"
+
+    def _notebook_view(self) -> View:
+        return View(self.text(), html=self.html())
 
 
 def overview(repository_class: type[IRepository], latest: int = LATEST) -> Overview:
@@ -127,39 +127,4 @@ def overview(repository_class: type[IRepository], latest: int = LATEST) -> Overv
         steps, malformed = checked_steps(store.steps.search(["pipeline_uuid", record.uuid]) or [], numbered=False)
         shown.append((record, steps_by_pipeline(steps).get(record.uuid, [])))
         skipped.extend(malformed)
-    name = getattr(repository_class, "__name__", repr(repository_class))
-    return Overview(name, dict(sorted(counts.items())), shown, skipped)
-
-
-def skipped_html(where: str, malformed: Sequence[MalformedRecord]) -> str:
-    """The records a view left out in ``where``, as a note (``""`` when there are none)."""
-    lines = skipped_lines(where, malformed, LISTED)
-    if not lines:
-        return ""
-    look = style_of(Status.CANCELLED)
-    box = f"background:{look.fill};color:{look.font};border-left:4px solid {look.border};padding:2px 6px;margin:4px 0"
-    text = html.escape("\n".join(lines))
-    return f"<div class='prorch-nb-skipped' style='{box};white-space:pre-wrap'>{text}</div>"
-
-
-def _badge(status: str, tag: str) -> str:
-    look = style_of(status)
-    border = f"3px solid {look.border}" if look.line == "bold" else f"2px {look.line} {look.border}"
-    return (
-        f"<{tag} style='background:{look.fill};color:{look.font};border:{border};white-space:nowrap'>"
-        f"{html.escape(look.glyph)} {html.escape(status)}</{tag}>"
-    )
-
-
-def _count_cell(status: str, count: int) -> str:
-    if not count:
-        return "<td></td>"
-    look = style_of(status)
-    return f"<td style='background:{look.fill};color:{look.font};text-align:right'>{count}</td>"
-
-
-def _glyph(step: StepData) -> str:
-    look = style_of(step.status)
-    tip = html.escape(f"{step.name}: {step.status}", quote=True)
-    colours = f"background:{look.fill};color:{look.font};padding:0 3px"
-    return f"<span title='{tip}' style='{colours}'>{html.escape(look.glyph)}</span>"
+    return Overview(repository_name(repository_class), dict(sorted(counts.items())), shown, skipped)

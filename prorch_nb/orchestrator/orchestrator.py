@@ -15,6 +15,7 @@ from prorch_nb.store import Store, check_repository_class
 from prorch_nb.utils.constants import Status
 
 if TYPE_CHECKING:
+    from prorch_nb.notebook.overview import Overview
     from prorch_nb.notebook.widgets import Dashboard
 
 __all__ = ["Orchestrator", "OrchestratorConfig"]
@@ -118,6 +119,12 @@ class Orchestrator(RichDisplay):
         from prorch_nb.notebook.widgets import Dashboard
 
         return Dashboard(self, limit=limit)
+
+    def _notebook_view(self) -> Overview:
+        """What Jupyter shows: an overview of the runs in this orchestrator's repository, read now."""
+        from prorch_nb.notebook.overview import overview
+
+        return overview(self._repository_class)
 
     def __repr__(self) -> str:
         return f"<Orchestrator over {getattr(self._repository_class, '__name__', self._repository_class)}>"

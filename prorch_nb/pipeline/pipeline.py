@@ -9,7 +9,7 @@ from prorch_nb import registry
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.display import BoundOnClassToo, mimebundle, pipeline_repr
+from prorch_nb.display import BoundOnClassToo, mimebundle
 from prorch_nb.exceptions.exceptions import (
     InvalidRecordError,
     InvalidTransitionError,
@@ -20,6 +20,7 @@ from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.lifecycle import BY_HAND, Tracked, new_record_times
 from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import TickOutcome
+from prorch_nb.reprs import definition_text, pipeline_repr, run_text
 from prorch_nb.step.step import Step
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
@@ -30,6 +31,7 @@ from prorch_nb.utils.json_values import check_json
 if TYPE_CHECKING:
     import graphviz
 
+    from prorch_nb.notebook.jupyter import View
     from prorch_nb.notebook.widgets import PipelinePanel
 
 
@@ -229,7 +231,7 @@ class Pipeline(Tracked):
         """This run's diagram, read now: steps coloured by status (``.source`` is the DOT)."""
         from prorch_nb.notebook.diagrams import run_graph
 
-        return run_graph(self, direction)
+        return run_graph(*Store(self._repository_class).read_run(self.uuid), direction)
 
     @classmethod
     def definition(cls, direction: str = "LR") -> graphviz.Digraph:
@@ -243,6 +245,19 @@ class Pipeline(Tracked):
         from prorch_nb.notebook.widgets import PipelinePanel
 
         return PipelinePanel(self, direction=direction)
+
+    @BoundOnClassToo
+    def _notebook_view(target: Pipeline | type[Pipeline]) -> View | None:
+        """What Jupyter shows: a class's definition (``None`` without name or steps), a run's state read now."""
+        from prorch_nb.notebook.diagrams import definition_graph, run_graph
+        from prorch_nb.notebook.jupyter import View
+
+        if isinstance(target, type):
+            if not (target.name and target.steps):
+                return None
+            return View(definition_text(target), graph=definition_graph(target))
+        record, steps = Store(target._repository_class).read_run(target.uuid)
+        return View(run_text(type(target).__name__, record, steps), graph=run_graph(record, steps))
 
     def __repr__(self) -> str:
         """``<Name uuid8 status: ✓ StepA → ▶ StepB → · StepC>``, read now; never raises."""

@@ -16,14 +16,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from prorch_nb.notebook.widgets.render import error_box
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-HTML, TEXT = "text/html", "text/plain"
+from prorch_nb.notebook.html_parts import error_box
+from prorch_nb.utils.mime import HTML, TEXT
 
 
 def button(description: str, css: str, tooltip: str, style: str = "") -> widgets.Button:
-    """A button with a stable ``description`` and CSS class (for people and browser tests)."""
+    """A button with a stable ``description`` and CSS class, and no icon: its accessible name is its label."""
     return widgets.Button(description=description, tooltip=tooltip, button_style=style).add_class(css)
 
 

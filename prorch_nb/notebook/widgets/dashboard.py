@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
@@ -17,30 +15,20 @@ from prorch_nb.notebook.overview import overview
 from prorch_nb.notebook.widgets import render
 from prorch_nb.notebook.widgets.background import BackgroundRun
 from prorch_nb.notebook.widgets.base import button, close_tree, guarded, snapshot_bundle
-from prorch_nb.notebook.widgets.log import ErrorList, LogView, capture_stdout
+from prorch_nb.notebook.widgets.dashboard_view import NO_RUN, DashboardView, read_dashboard
+from prorch_nb.notebook.widgets.log import ErrorList, HookOutput, LogView, Printer, capture_stdout
 from prorch_nb.notebook.widgets.panel import PipelinePanel
 from prorch_nb.orchestrator.orchestrator import Orchestrator
 from prorch_nb.report import RunReport, TickReport
 from prorch_nb.store import Store
 from prorch_nb.styles import glyph
 from prorch_nb.utils.constants import Status
+from prorch_nb.utils.uuids import short_uuid
 
 #: Value of the status filter that shows every run.
 ALL = "all"
-#: Label of the run chooser's empty choice.
-NO_RUN = "— choose a run —"
 #: Seconds between redraws of the tables while a run goes on in the background.
 REDRAW_INTERVAL = 0.5
-
-
-@dataclass(frozen=True)
-class DashboardView:
-    """One reading of the repository, rendered."""
-
-    header: str
-    summary: str
-    runs: str
-    choices: tuple[tuple[str, str], ...]
 
 
 class Dashboard(widgets.VBox):
@@ -50,7 +38,10 @@ class Dashboard(widgets.VBox):
     started at once); "Tick", "Run until done" (in a background thread, with a progress
     bar and "Stop"); errors; the log; the summary; a status filter and the runs table
     (newest first, at most ``limit`` rows); a run chooser, and the chosen run's
-    :class:`PipelinePanel`. Everything is re-read from the repository after each action.
+    :class:`PipelinePanel`. Everything is re-read from the repository after each action,
+    but only what is shown: counts come from the store's indexes and only the page of
+    runs in the table is read (:func:`~prorch_nb.notebook.runs_page.read_page`). What
+    hooks print goes to the log as ``[Pipeline uuid8 · Step] line``.
     """
 
     def __init__(self, orchestrator: Orchestrator, *, limit: int = 50) -> None:
@@ -60,7 +51,7 @@ class Dashboard(widgets.VBox):
         self.panel: PipelinePanel | None = None
         self.background: BackgroundRun | None = None
         self._errors = ErrorList()
-        self._printed: list[str] = []
+        self._printed = HookOutput()
         self._ended = 0
         self._redrawn = 0.0
         self._choosing = False
@@ -123,26 +114,26 @@ class Dashboard(widgets.VBox):
         """Create a run of the chosen pipeline class (and start it if asked), then show it."""
         pipeline_class = registry.pipeline_class(self.pipeline_choice.value or "")
         run = pipeline_class(repository_class=self.repository_class)
-        message = f"New run: {pipeline_class.name} {run.uuid[:8]} created"
+        message = f"New run: {pipeline_class.name} {short_uuid(run.uuid)} created"
         if self.start_at_once.value:
-            printed: list[str] = []
+            printed = HookOutput()
             try:
-                with capture_stdout(printed.append):
+                with capture_stdout(printed):
                     message += f", {run.start().action}"
             except StepHookError as error:  # recorded on the step; the run is shown with its error
                 message += f", a hook raised {type(error.__cause__).__name__}: {error.__cause__}"
             finally:
-                self.log_view.output(f"{pipeline_class.name} {run.uuid[:8]}", "".join(printed))
+                self._log_output(printed, {run.uuid: str(pipeline_class.name)})
         self.log_view.action(message)
         self.select(run.uuid)
         Store(self.repository_class).checkpoint_soon()  # the file alone catches up, off the click's path
 
     def tick(self) -> None:
         """One pass of the orchestrator; shows its report and errors."""
-        printed: list[str] = []
-        with capture_stdout(printed.append):
+        printed = HookOutput()
+        with capture_stdout(printed):
             report = self.orchestrator.execute_pipelines()
-        self._passed("Tick", report, "".join(printed))
+        self._passed("Tick", report, printed)
         self.refresh()
         Store(self.repository_class).checkpoint_soon()
 
@@ -151,10 +142,10 @@ class Dashboard(widgets.VBox):
         if self.background is not None and self.background.running:
             raise RuntimeError("a run is already going on; stop it first")
         self._ended = 0
-        self._printed.clear()
+        self._printed.take()  # what an earlier run left
         self.progress.value, self.progress.max = 0, len(self.orchestrator.get_active_pipelines())
         self.progress_label.value = "pass 0, 0 ended"
-        self.background = BackgroundRun(self.orchestrator, self._on_pass, self._printed.append, self._on_end)
+        self.background = BackgroundRun(self.orchestrator, self._on_pass, self._printed, self._on_end)
         self.log_view.action(f"Run until done: {self.progress.max} pending")
         self.background.start()
         self._enable()
@@ -181,8 +172,7 @@ class Dashboard(widgets.VBox):
         self._ended += len(report.ended)
         self.progress.value = min(self._ended, self.progress.max)
         self.progress_label.value = f"pass {number}, {self._ended} ended"
-        self._passed(f"Pass {number}", report, "".join(self._printed))
-        self._printed.clear()
+        self._passed(f"Pass {number}", report, self._printed)
         if time.monotonic() - self._redrawn >= REDRAW_INTERVAL:
             guarded("Refresh", self.refresh, self._report)()
 
@@ -208,23 +198,9 @@ class Dashboard(widgets.VBox):
         self._enable()
 
     def read(self, keep: str | None = None) -> DashboardView:
-        """Read the repository and render the header, summary, runs table and run choices."""
-        skipped = render.Skipped(self.repository_class)
-        every = render.runs(self.repository_class, skipped)
+        """Read the counts and the page of runs shown (and the run ``keep``), rendered."""
         status = None if self.status_filter.value == ALL else self.status_filter.value
-        matching = every if status is None else every[every["status"] == status]
-        shown = matching.head(self.limit)
-        name = getattr(self.repository_class, "__name__", "repository")
-        pending = int((every["status"] == Status.PENDING).sum())
-        listed = {keep, self.run_choice.value} - set(shown["uuid"]) - {None, ""}
-        rows = [*shown.itertuples(), *every[every["uuid"].isin(listed)].itertuples()]
-        summary = render.summary_table(self.repository_class, skipped)
-        return DashboardView(
-            header=f"<b>Dashboard</b> · {html.escape(name)} · {len(every)} runs, {pending} pending{skipped.html()}",
-            summary=summary,
-            runs=render.runs_table(shown, len(matching) - len(shown)),
-            choices=((NO_RUN, ""), *((render.run_label(r.name, r.uuid, r.status), r.uuid) for r in rows)),
-        )
+        return read_dashboard(self.repository_class, self.limit, status, keep=[keep, self.run_choice.value])
 
     def _redraw(self, keep: str | None = None) -> None:
         """Update the header, pipeline classes, summary, runs table and run chooser in place."""
@@ -262,11 +238,17 @@ class Dashboard(widgets.VBox):
             self.panel = PipelinePanel(run, on_action=self._redraw)
             self.panel_box.children = [self.panel]
 
-    def _passed(self, action: str, report: TickReport, printed: str) -> None:
-        if printed:
-            self.log_view.output(action.lower(), printed)
+    def _passed(self, action: str, report: TickReport, printed: HookOutput) -> None:
+        names = {error.pipeline_uuid: error.pipeline_name for error in report.errors}
+        names.update((outcome.pipeline_uuid, outcome.pipeline_name) for outcome in report.outcomes)
+        self._log_output(printed, names)
         self.log_view.action(f"{action}: {report!r}")
         self.report_view.value = render.tick_report(report)
+
+    def _log_output(self, printed: HookOutput, names: dict[str, str]) -> None:
+        """Log what hooks printed, each line tagged with its run (name, short uuid) and step."""
+        for printer, text in printed.take():
+            self.log_view.output(_tag(printer, names), text)
 
     def _report(self, action: str, error: Exception) -> None:
         self._errors.add(action, error)
@@ -301,3 +283,12 @@ class Dashboard(widgets.VBox):
         for child in self.children:
             close_tree(child)
         super().close()
+
+
+def _tag(printer: Printer, names: dict[str, str]) -> str:
+    """``Pipeline uuid8 · Step``: which run and step printed (``hooks`` if no step's hook did)."""
+    if printer is None:
+        return "hooks"
+    pipeline_uuid, step = printer
+    run = " ".join(filter(None, [names.get(pipeline_uuid), short_uuid(pipeline_uuid)]))
+    return f"{run} · {step}"

@@ -5,6 +5,8 @@ writes from a capturing thread go to its sink, writes from every other thread pa
 through, so a run in a background thread never swallows what a notebook cell prints.
 (Output widgets capture in the browser, for whatever cell runs at the moment, which is
 wrong for threads; the ipywidgets docs advise appending to a widget instead.)
+:class:`HookOutput` keeps, with each piece of text, the run and step whose hook printed
+it, so a log can say which run printed a line when one pass ticks many.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any, TextIO
 
 import ipywidgets as widgets
 
-from prorch_nb.notebook.widgets.render import error_box
+from prorch_nb.notebook.html_parts import error_box
+from prorch_nb.step.step import Step
 
 #: Lines a log keeps (older ones are dropped).
 MAX_LINES = 500
@@ -71,6 +74,49 @@ def capture_stdout(sink: Callable[[str], Any]) -> Iterator[None]:
                 _sinks[ident] = previous
             if not _sinks and isinstance(sys.stdout, _Router):
                 sys.stdout = sys.stdout.original
+
+
+#: Which hook printed: ``(pipeline uuid, step name)``, or ``None`` for text printed outside a hook.
+Printer = tuple[str, str] | None
+
+
+class HookOutput:
+    """A sink for :func:`capture_stdout` that keeps who printed each piece: the step whose hook ran.
+
+    The step is found on the printing thread's stack: the innermost frame whose ``self``
+    is a :class:`~prorch_nb.step.step.Step` (a hook, or a helper it calls as a method).
+    """
+
+    def __init__(self) -> None:
+        self._pieces: list[tuple[Printer, str]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> None:
+        step = _printing_step()
+        with self._lock:
+            self._pieces.append(((step.pipeline_uuid, str(step.name)) if step is not None else None, text))
+
+    def take(self) -> list[tuple[Printer, str]]:
+        """What was printed since the last ``take``, one ``(printer, text)`` per run of pieces by one printer."""
+        with self._lock:
+            pieces, self._pieces = self._pieces, []
+        grouped: list[tuple[Printer, str]] = []
+        for printer, text in pieces:
+            if grouped and grouped[-1][0] == printer:
+                grouped[-1] = (printer, grouped[-1][1] + text)
+            else:
+                grouped.append((printer, text))
+        return grouped
+
+
+def _printing_step() -> Step | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, Step):
+            return candidate
+        frame = frame.f_back
+    return None
 
 
 class LogView:

@@ -11,14 +11,14 @@ import ipywidgets as widgets
 
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
-from prorch_nb.display import read_run, run_text
 from prorch_nb.exceptions.exceptions import StepHookError
 from prorch_nb.notebook.diagrams import check_direction
 from prorch_nb.notebook.widgets import render
 from prorch_nb.notebook.widgets.base import button, close_tree, guarded, snapshot_bundle
-from prorch_nb.notebook.widgets.log import ErrorList, LogView, capture_stdout
+from prorch_nb.notebook.widgets.log import ErrorList, HookOutput, LogView, capture_stdout
 from prorch_nb.notebook.widgets.resolve import ResolveBar
 from prorch_nb.pipeline.pipeline import Pipeline
+from prorch_nb.reprs import run_text
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
@@ -46,10 +46,11 @@ class PipelinePanel(widgets.VBox):
     """Buttons, status line, diagram, step table, errors and log of one run.
 
     The panel keeps only the run's uuid, class and repository class: each action loads
-    the run afresh and every view is re-read afterwards, so any number of panels (and
-    dashboards) on one repository agree after a :meth:`refresh`. What hooks print
-    during an action goes to the log as ``[StepName] line``. Exceptions are shown in
-    the panel, never raised to ipywidgets.
+    the run afresh, and each :meth:`refresh` reads the run and its steps once
+    (:meth:`read`) and renders every view from that reading, so any number of panels
+    (and dashboards) on one repository agree after a refresh. What hooks print during
+    an action goes to the log as ``[StepName] line``. Exceptions are shown in the
+    panel, never raised to ipywidgets.
     """
 
     def __init__(self, run: Pipeline, *, direction: str = "LR", on_action: Callable[[], None] | None = None) -> None:
@@ -68,7 +69,7 @@ class PipelinePanel(widgets.VBox):
         self.continue_button = button("Continue", "prorch-continue", "One tick: start or continue the current step")
         self.cancel_button = button("Cancel", "prorch-cancel", "Cancel the run and its pending step")
         self.refresh_button = button("Refresh", "prorch-refresh", "Read the run again from the repository")
-        self.note = widgets.Text(placeholder="note (optional)", layout=widgets.Layout(width="16em"))
+        self.note = widgets.Text(description="Note", placeholder="optional", layout=widgets.Layout(width="18em"))
         self.note.add_class("prorch-note")
         self.resolve = ResolveBar(self._end_step, self._report)
         self.errors_view = widgets.HTML().add_class("prorch-errors")
@@ -84,8 +85,6 @@ class PipelinePanel(widgets.VBox):
         for control, label, action in actions:
             control.on_click(guarded(label, lambda label=label, action=action: self._act(label, action), self._report))
         self.refresh_button.on_click(guarded("Refresh", self.refresh, self._report))
-        self.start_button.icon, self.continue_button.icon, self.cancel_button.icon = "play", "step-forward", "stop"
-        self.refresh_button.icon = "refresh"
 
         buttons = [self.start_button, self.continue_button, self.cancel_button, self.note, self.refresh_button]
         super().__init__(
@@ -109,18 +108,15 @@ class PipelinePanel(widgets.VBox):
         return self.pipeline_class(repository_class=self.repository_class, pipeline_uuid=self.pipeline_uuid)
 
     def read(self) -> RunView:
-        """Read the run and render its views (raises if the repository cannot be read)."""
-        run = self.load()
-        record, steps = read_run(run)
-        skipped = render.Skipped(self.repository_class)
-        table = render.steps_table(self.repository_class, self.pipeline_uuid, skipped)
+        """Read the run and its steps once, and render every view from that (raises if they cannot be read)."""
+        record, steps = Store(self.repository_class).read_run(self.pipeline_uuid)
         return RunView(
             record,
             steps,
             status=render.status_line(record, steps),
-            errors=render.step_errors(steps) + skipped.html(),
-            diagram=render.diagram(run, self.direction),
-            table=table,
+            errors=render.step_errors(steps),
+            diagram=render.diagram(self.pipeline_class.__name__, record, steps, self.direction),
+            table=render.steps_table(steps),
         )
 
     def refresh(self) -> None:
@@ -146,15 +142,15 @@ class PipelinePanel(widgets.VBox):
         """Do ``action`` on the run with every button disabled, log it, then re-read everything."""
         self._busy = True
         self._enable(None)
-        printed: list[str] = []
+        printed = HookOutput()
         try:
             run = self.load()
             try:
-                with capture_stdout(printed.append):
+                with capture_stdout(printed):
                     message = action(run)
             finally:
-                if printed:
-                    self.log_view.output(self._current_step_name(run) or label, "".join(printed))
+                for printer, text in printed.take():
+                    self.log_view.output(printer[1] if printer else label, text)
             self.log_view.action(f"{label}: {message}")
         except Exception as error:
             self._report(label, error)
@@ -173,13 +169,15 @@ class PipelinePanel(widgets.VBox):
             return f"{self._current_step_name(run)} failed: {type(cause).__name__}: {cause}"
 
     def _cancel(self, run: Pipeline) -> str:
-        run.cancel(self._take_note())
-        return "cancelled the run"
+        note = self._take_note()
+        run.cancel(note)
+        return f"cancelled the run{_noted(note)}"
 
     def _end_step(self, status: str) -> None:
         note = self._take_note()
         self._act(
-            f"{status.capitalize()} step", lambda run: f"{run.end_current_step(status, note).name} {status} by hand"
+            f"{status.capitalize()} step",
+            lambda run: f"{run.end_current_step(status, note).name} {status} by hand{_noted(note)}",
         )
 
     def _take_note(self) -> str | None:
@@ -231,3 +229,8 @@ class PipelinePanel(widgets.VBox):
         for child in self.children:
             close_tree(child)
         super().close()
+
+
+def _noted(note: str | None) -> str:
+    """`` (note: ...)`` after what was done, when a note was given."""
+    return f" (note: {note})" if note else ""

@@ -11,11 +11,11 @@ from prorch_nb.dataclasses.step import StepData
 from prorch_nb.notebook.widgets.base import button, guarded
 from prorch_nb.utils.constants import Status
 
-#: ``(status, description, CSS class, icon)`` of each button, in order.
+#: ``(status, description, CSS class)`` of each button, in order.
 ENDINGS = (
-    (Status.FINISHED, "Finish step", "prorch-finish-step", "check"),
-    (Status.FAILED, "Fail step", "prorch-fail-step", "times"),
-    (Status.CANCELLED, "Cancel step", "prorch-cancel-step", "ban"),
+    (Status.FINISHED, "Finish step", "prorch-finish-step"),
+    (Status.FAILED, "Fail step", "prorch-fail-step"),
+    (Status.CANCELLED, "Cancel step", "prorch-cancel-step"),
 )
 
 
@@ -29,9 +29,8 @@ class ResolveBar:
     def __init__(self, end: Callable[[str], None], report: Callable[[str, Exception], None]) -> None:
         self.label = widgets.HTML().add_class("prorch-resolve-label")
         self.buttons: dict[str, widgets.Button] = {}
-        for status, description, css, icon in ENDINGS:
+        for status, description, css in ENDINGS:
             control = button(description, css, f"End the waiting step by hand: {status}")
-            control.icon = icon
             control.on_click(guarded(description, lambda status=status: end(status), report))
             self.buttons[status] = control
         self.box = widgets.HBox([self.label, *self.buttons.values()]).add_class("prorch-resolve")

@@ -16,8 +16,8 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from prorch_nb.display import MalformedRecord, all_records, invalid
-from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.interfaces.repository import implements
+from prorch_nb.record_checks import MalformedRecord, all_records, invalid
 from prorch_nb.utils.constants import Status
 
 #: Dtypes shared by every frame.
@@ -37,7 +37,7 @@ def read_steps(table: Any) -> list[Any]:
     ``search`` per pipeline, which returns them in storage order.
     """
     records = all_records(table)
-    if getattr(type(table), "all", IRepository.all) is not IRepository.all:
+    if implements(type(table), "all"):
         return records
     unordered = dict.fromkeys(
         uuid for record in records if (uuid := _pipeline_of(record)) and record.get("position") is None
@@ -62,7 +62,7 @@ class MalformedRows(Exception):
         self.records = records
 
 
-class Records:
+class RawRecords:
     """The raw records of one table (``kind`` is ``"pipeline"`` or ``"step"``).
 
     ``numbers`` are the records' places in the table as read, from 1 (default: their

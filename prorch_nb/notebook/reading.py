@@ -1,7 +1,7 @@
 """Records a frame cannot represent: left out, and reported.
 
 A frame function reads a store once, through a :class:`Reading`. Building the frame
-raises :class:`~prorch_nb.notebook._records.MalformedRows` at the first column some
+raises :class:`~prorch_nb.notebook.columns.MalformedRows` at the first column some
 records cannot fill; the reading leaves those records out and builds again. Once the
 frame is built, the records left out are reported: to ``on_malformed`` when given, else
 as one :class:`MalformedRecordWarning` naming the repository and each record.
@@ -10,29 +10,19 @@ as one :class:`MalformedRecordWarning` naming the repository and each record.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from prorch_nb.display import LISTED, MalformedRecord, all_records, repository_name, skipped_lines
-from prorch_nb.notebook._records import MalformedRows, Records, read_steps
+from prorch_nb.exceptions.exceptions import MalformedRecordWarning
+from prorch_nb.notebook.columns import MalformedRows, RawRecords, read_steps
+from prorch_nb.notebook.text import repository_name
+from prorch_nb.record_checks import LISTED, MalformedRecord, all_records, skipped_lines
 from prorch_nb.store import Store
 
 T = TypeVar("T")
 
 #: Called with the records a frame left out (a list of one or more).
 OnMalformed = Callable[[list[MalformedRecord]], Any]
-
-
-class MalformedRecordWarning(UserWarning):
-    """A frame left out records it cannot represent; ``records`` describes each, ``repository`` names their store.
-
-    Turn it into an error with ``warnings.simplefilter("error", MalformedRecordWarning)``.
-    """
-
-    def __init__(self, message: str, repository: str = "", records: Sequence[MalformedRecord] = ()) -> None:
-        super().__init__(message)
-        self.repository = repository
-        self.records = list(records)
 
 
 class Reading:
@@ -44,15 +34,15 @@ class Reading:
         self._raw: dict[str, list[Any]] = {}
         self._left_out: dict[str, set[int]] = {"pipeline": set(), "step": set()}
 
-    def records(self, kind: str) -> Records:
+    def records(self, kind: str) -> RawRecords:
         """The ``"pipeline"`` or ``"step"`` records, without those left out."""
         if kind not in self._raw:
             self._raw[kind] = all_records(self.store.pipelines) if kind == "pipeline" else read_steps(self.store.steps)
         raw, left_out = self._raw[kind], self._left_out[kind]
         if not left_out:
-            return Records(kind, raw)
+            return RawRecords(kind, raw)
         kept = [number for number in range(1, len(raw) + 1) if number not in left_out]
-        return Records(kind, [raw[number - 1] for number in kept], kept)
+        return RawRecords(kind, [raw[number - 1] for number in kept], kept)
 
     def build(self, make: Callable[[Reading], T]) -> T:
         """``make(self)``, again without the records it cannot represent until it can; then report those.

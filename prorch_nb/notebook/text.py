@@ -1,0 +1,69 @@
+"""How views write times, paths and repository names for people.
+
+>>> format_time("2026-11-27T09:43:38.123456+00:00"), format_time(None)
+('2026-11-27 09:43:38 UTC', '-')
+>>> import os
+>>> shown_path(os.path.join(os.getcwd(), "runs", "db.json")) == os.path.join("runs", "db.json")
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from datetime import timezone
+from typing import Any
+
+from prorch_nb.utils.clock import parse_time
+from prorch_nb.utils.durations import UNKNOWN
+
+#: How views write a time (always UTC, to the second).
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+#: The folder prorch_nb itself is imported from.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: The file of each frame of a Python traceback, with the text around it.
+_TRACEBACK_FILE = re.compile(r'(File ")([^"\n]+)(")')
+
+
+def format_time(at: str | None) -> str:
+    """A stored ISO-8601 time to the second, in UTC: ``2026-11-27 09:43:38 UTC`` (unreadable text as is)."""
+    moment = parse_time(at)
+    if moment is None:
+        return at or UNKNOWN
+    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the working folder when it lies inside it; otherwise as it is."""
+    absolute = os.path.abspath(path)
+    inside = os.path.commonpath([absolute, os.getcwd()]) == os.getcwd()
+    return os.path.relpath(absolute) if inside else os.fspath(path)
+
+
+def repository_name(repository_class: Any) -> str:
+    """How views name a repository: its file (see :func:`shown_path`), for one kept in a file; else its class's name."""
+    path = getattr(repository_class, "path", None)
+    if isinstance(path, (str, os.PathLike)):
+        return shown_path(path)
+    return getattr(repository_class, "__name__", repr(repository_class))
+
+
+def readable_traceback(text: str) -> str:
+    """A traceback with each file named without the machine's folders.
+
+    A file inside the working folder is named relative to it, a module by its path from
+    the folder Python imports it from (``prorch_nb/step/step.py``), anything else (a
+    notebook cell's temporary file) by its name alone.
+    """
+    return _TRACEBACK_FILE.sub(lambda match: f"{match[1]}{_short_file(match[2])}{match[3]}", text)
+
+
+def _short_file(path: str) -> str:
+    if not os.path.isabs(path):
+        return path
+    if os.path.commonpath([path, os.getcwd()]) == os.getcwd():
+        return os.path.relpath(path)
+    folders = [*sys.path, _PACKAGE_ROOT]  # an editable install imports prorch_nb from outside sys.path
+    roots = [root for root in map(os.path.abspath, folders) if root and os.path.commonpath([path, root]) == root]
+    return os.path.relpath(path, max(roots, key=len)) if roots else os.path.basename(path)
