@@ -121,6 +121,7 @@ class Tracked:
                 raise ConcurrentChangeError(
                     f"{self._describe()} was {stored} meanwhile by someone else; this change was not saved"
                 )
+            self._check_claim(store)
             record.updated_at = at or utc_now()
             store.write(record)
             self._save_along(store)
@@ -138,6 +139,9 @@ class Tracked:
     def _check_values(self) -> None:
         """Refuse to save values JSON would not keep as they are (:class:`NotJSONError`)."""
         check_json(self._record.metadata, "metadata")
+
+    def _check_claim(self, store: Store) -> None:
+        """Refuse the write if this object's worker no longer holds what it works on (inside the unit)."""
 
     def _save_along(self, store: Store) -> None:
         """Write, in the same unit of work, what belongs with this record's save."""

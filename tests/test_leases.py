@@ -67,3 +67,23 @@ def test_a_long_hook_keeps_its_claim_renewed_until_it_ends(repository):
     assert claimant is not None and claimant.count(":") == 2
     step = store.step(step_uuid)
     assert (step.status, step.claimed_by, step.claimed_until) == (Status.FINISHED, None, None)
+
+
+def test_a_worker_whose_claim_was_taken_over_cannot_write_its_step(repository):
+    GATE.clear()
+    run = LongHook(repository_class=repository)
+    store = Store(repository)
+    outcome = []
+    ticking = threading.Thread(target=lambda: outcome.append(run.start()))
+    ticking.start()
+    try:
+        step_uuid = wait_for(lambda: next((s.uuid for s in store.steps_of(run.uuid) if s.claimed_by), None))
+        with store.unit_of_work():  # its lease ran out (a frozen worker): another host took the step over
+            store.steps.update(step_uuid, {"claimed_by": "another-host:1:0badc0de"})
+    finally:
+        GATE.set()
+        ticking.join(timeout=300)
+
+    step = store.step(step_uuid)
+    assert (step.status, step.claimed_by) == (Status.PENDING, "another-host:1:0badc0de")  # its finish() was refused
+    assert outcome[0].conflict and not outcome[0].error

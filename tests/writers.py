@@ -9,8 +9,9 @@
     SIGKILL (the journal stays unfolded), or wait for a line on stdin, start every run
     it touched once more and exit.
 ``prorch_nb --db F handoff LIMIT``
-    Create a ``HandOff`` run; then, with files limited to LIMIT bytes (a disk that
-    fills up), tick it and run the orchestrator until done; print the errors, one per line.
+    Create a ``HandOff`` run; tick it with files limited to LIMIT bytes (a disk that
+    fills up), then without a limit run the orchestrator until done; print the errors,
+    one per line.
 ``prorch_nb --db F fold-fails N``
     Create N runs, each commit followed by a fold that fails (files limited to the
     size of the file); print how many creations raised, and the last warning.
@@ -87,15 +88,16 @@ def limit_file_sizes(limit: int) -> None:
 
 def handoff(runs: type, limit: int) -> None:
     from prorch_nb import Orchestrator, OrchestratorConfig
-    from prorch_nb.exceptions.exceptions import StepHookError
+    from prorch_nb.exceptions.exceptions import StoreFileError
     from tests.pipelines import HandOff
 
     run = HandOff(repository_class=runs)
     limit_file_sizes(limit)
     try:
         run.start()  # its first step hands on more than the disk can take
-    except StepHookError as exc:
-        print(exc, flush=True)
+    except StoreFileError as exc:
+        print(f"{type(exc).__name__}: {exc}", flush=True)
+    limit_file_sizes(resource.RLIM_INFINITY)  # space freed
     for error in Orchestrator(OrchestratorConfig(repository_class=runs)).run_until_done().errors:
         print(error, flush=True)
 

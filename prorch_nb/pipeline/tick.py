@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from prorch_nb import registry
 from prorch_nb.claims import claim_ended, claim_is_live, lease_end, new_claimant
-from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError, StoreFileError
+from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError
 from prorch_nb.leases import KEEPER
 from prorch_nb.lifecycle import BY_ENGINE
 from prorch_nb.mixins.on_continue import OnContinueMixin
@@ -113,6 +113,7 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
         _start(pipeline, step)
     else:
         step._save()
+    step._claimant = tick.claimant  # from now on, the step's writes need the claim to be this tick's
     return tick
 
 
@@ -126,7 +127,11 @@ def _start(pipeline: Pipeline, step: Step) -> None:
 
 
 def run_hooks(tick: Tick) -> None:
-    """Phase 2: run the step's hooks; an exception is kept on the tick, never raised."""
+    """Phase 2: run the step's hooks; a hook's error or a conflict is kept on the tick.
+
+    A :class:`StoreFileError` (what a hook did could not be saved) is raised: nothing of
+    the tick is saved, and the next tick runs the hook again.
+    """
     step = tick.step
     if step is None:
         return
@@ -171,9 +176,6 @@ def commit_tick(tick: Tick, store: Store) -> None:
     except ConcurrentChangeError:
         tick.conflict = True
         step._attach(store.step(step.uuid), store)
-    except StoreFileError as exc:  # what the hooks left could not be written: the step fails with that error
-        step._fail_for("commit", exc)
-        tick.error = StepHookError(f"{step._describe()} of pipeline {step.pipeline_uuid}: not saved: {exc}")
 
 
 def _settled(tick: Tick) -> bool:

@@ -37,6 +37,8 @@ class Step(Tracked):
     """
 
     _kind = "step"
+    #: The claim of the tick running this step's hooks, while it holds it (see ``_check_claim``).
+    _claimant: str | None = None
     name: str | None = None
     #: Defaults for the metadata of each new step (copied, never shared).
     metadata: dict[str, Any] = {}
@@ -141,12 +143,15 @@ class Step(Tracked):
         """Run ``on_start`` or ``on_continue``.
 
         An exception fails the step (its error stored) and is re-raised as
-        :class:`StepHookError`.
+        :class:`StepHookError`. Two are not the hook's failure and pass through as they
+        are: a :class:`ConcurrentChangeError` (someone else ended the step, or took its
+        claim over) and a :class:`StoreFileError` (the store could not save what the hook
+        did: nothing of the tick is kept, and the next tick runs the hook again).
         """
         try:
             getattr(self, hook_name)()
             self._check_values()  # before anything is saved: what the hook left must be JSON
-        except ConcurrentChangeError:
+        except (ConcurrentChangeError, StoreFileError):
             raise
         except Exception as exc:
             self._fail_for(hook_name, exc)
@@ -158,8 +163,8 @@ class Step(Tracked):
         """Record ``exc`` as this step's error and fail the step (unless it has ended already).
 
         What the hook wrote to ``metadata`` and ``context`` is saved with the failure, unless
-        it cannot be (not JSON, or the store could not write it): then the step fails with
-        the values it had before, and the error says what was dropped.
+        it is not JSON: then the step fails with the values it had before, and the error
+        says what was dropped.
         """
         self._record.error = {
             "hook": hook_name,
@@ -171,7 +176,7 @@ class Step(Tracked):
         if self.status in Status.ENDED:
             return
         note = f"{hook_name} raised {type(exc).__name__}"
-        if isinstance(exc, (NotJSONError, StoreFileError)):
+        if isinstance(exc, NotJSONError):
             self._drop_unsaved()
         try:
             self._change_status(Status.FAILED, by=BY_ERROR, note=note)
@@ -206,6 +211,23 @@ class Step(Tracked):
                 self._record.on_start_done = True
         super()._save(at)
         self._metadata_saved = clone(self.metadata)
+        if self._record.claimed_by is None:
+            self._claimant = None  # released: nothing left to fence
+
+    def _check_claim(self, store: Store) -> None:
+        """A tick's step is written only while the tick's claim is the stored one (fencing).
+
+        A worker whose lease ran out (frozen, or cut off from the database) and whose
+        step another worker took over must not write over that worker's run of it.
+        """
+        if self._claimant is None:
+            return
+        stored = store.claim_of(self._record)
+        if stored != self._claimant:
+            raise ConcurrentChangeError(
+                f"{self._describe()} is claimed by {stored or 'no one'} now, not by this tick "
+                f"({self._claimant}): its lease ran out; this change was not saved"
+            )
 
     def _save_along(self, store: Store) -> None:
         if self._pipeline is not None:

@@ -18,22 +18,21 @@ import argparse
 import sys
 import time
 
-from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository
+from prorch_nb import Orchestrator, OrchestratorConfig, Status
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
 from prorch_nb.repositories import checkpoints
 from prorch_nb.store import Store
-from tests.faults.workload import FaultFlow
+from tests.faults.workload import FaultFlow, repository_for
 
 
 def orchestrate(db: str, *, lease_seconds: float, deadline_seconds: float) -> int:
     """Tick ``db`` until nothing is pending; returns the number of tick errors."""
-    orchestrator = Orchestrator(
-        OrchestratorConfig(repository_class=TinyDBRepository.at(db)), lease_seconds=lease_seconds
-    )
+    orchestrator = Orchestrator(OrchestratorConfig(repository_class=repository_for(db)), lease_seconds=lease_seconds)
+    pending = orchestrator.get_active_pipelines()  # connected (a database) and read: ready to work
     print("ready", flush=True)
     deadline = time.monotonic() + deadline_seconds
     errors = 0
-    while orchestrator.get_active_pipelines():
+    while pending:
         if time.monotonic() > deadline:
             print(f"deadline of {deadline_seconds} s passed with runs pending", file=sys.stderr)
             return errors + 1
@@ -43,12 +42,13 @@ def orchestrate(db: str, *, lease_seconds: float, deadline_seconds: float) -> in
         errors += len(run.errors)
         if not any(tick.changed for tick in run.ticks):
             time.sleep(0.005)  # others hold the claims, or steps wait: let them move
+        pending = orchestrator.get_active_pipelines()
     return errors
 
 
 def tick(db: str) -> None:
     """Tick every pending run of ``db`` with ``start()`` until none is pending."""
-    repository_class = TinyDBRepository.at(db)
+    repository_class = repository_for(db)
     store = Store(repository_class)
     print("ready", flush=True)
     while pending := store.pipelines_with_status(Status.PENDING):
@@ -58,7 +58,7 @@ def tick(db: str) -> None:
 
 def commit(db: str, *, seconds: float) -> int:
     """For ``seconds``: create a run and tick it twice (five file writes); returns the run count."""
-    repository_class = TinyDBRepository.at(db)
+    repository_class = repository_for(db)
     print("ready", flush=True)
     runs = 0
     end = time.monotonic() + seconds

@@ -42,9 +42,11 @@ from tests.faults.driver import orchestrate
 from tests.faults.workload import (
     HOOK_SECONDS_ENV,
     JOURNAL_ENV,
+    PREFIX_ENV,
     analyse_journal,
     check_file,
     create_runs,
+    is_url,
     note_killed,
     read_journal,
     read_runs,
@@ -105,12 +107,14 @@ class Summary:
         return "\n".join(lines)
 
 
-def _quiet_orchestrate(db: Path, deadline_seconds: float) -> int:
+def _quiet_orchestrate(db: Path | str, deadline_seconds: float) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         return orchestrate(str(db), lease_seconds=900.0, deadline_seconds=deadline_seconds)
 
 
-def _temporary_files(db: Path) -> list[Path]:
+def _temporary_files(db: Path | str) -> list[Path]:
+    if is_url(db):
+        return []
     return sorted(db.parent.glob(f"{db.name}.*.tmp"))
 
 
@@ -120,7 +124,7 @@ def _open_hooks_of(journal: Path, pid: int) -> int:
     return sum(1 if entry.event == "begin" else -1 for entry in entries)
 
 
-def _unfinished(db: Path, uuids: list[str]) -> tuple[list[str], list[str]]:
+def _unfinished(db: Path | str, uuids: list[str]) -> tuple[list[str], list[str]]:
     """Of ``uuids``: those missing from ``db``, and those not finished with every step."""
     runs = read_runs(db)
     lost = [uuid for uuid in uuids if uuid not in runs]
@@ -133,7 +137,7 @@ def _unfinished(db: Path, uuids: list[str]) -> tuple[list[str], list[str]]:
     return lost, stuck
 
 
-def trial(db: Path, journal: Path, rng: random.Random, args: argparse.Namespace, summary: Summary) -> list[str]:
+def trial(db: Path | str, journal: Path, rng: random.Random, args: argparse.Namespace, summary: Summary) -> list[str]:
     """One kill-and-recover trial; returns the uuids of the runs it added.
 
     With ``--workers`` above 1 the first worker is killed and the others go on: they
@@ -144,7 +148,7 @@ def trial(db: Path, journal: Path, rng: random.Random, args: argparse.Namespace,
     hook_seconds = rng.choice(args.hook_seconds)
     env = {**os.environ, "PYTHONPATH": str(ROOT), JOURNAL_ENV: str(journal), HOOK_SECONDS_ENV: f"0:{2 * hook_seconds}"}
     command = [sys.executable, "-m", "tests.faults.driver", "orchestrate", "--db", str(db), "--deadline", "60"]
-    with open(db.parent / "worker-stderr.log", "ab") as stderr:
+    with open(Path(args.folder) / "worker-stderr.log", "ab") as stderr:
         workers = [
             subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr)
             for _ in range(args.workers)
@@ -200,9 +204,11 @@ def run_trials(args: argparse.Namespace) -> Summary:
     rng = random.Random(args.seed)
     summary = Summary()
     started = time.monotonic()
-    databases = []
+    databases: list[Path | str] = []
+    if args.database:  # tables of this series' own, in a shared database
+        os.environ[PREFIX_ENV] = args.prefix or f"kill{os.getpid()}_"
     for number in range(args.trials):
-        db = folder / f"runs-{number // args.trials_per_db}.json"
+        db = args.database or folder / f"runs-{number // args.trials_per_db}.json"
         if db not in databases:
             databases.append(db)
         trial(db, journal, rng, args, summary)
@@ -232,6 +238,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="workers per trial; the first one is killed")
     parser.add_argument("--runs-per-trial", type=int, default=4)
     parser.add_argument("--trials-per-db", type=int, default=25)
+    parser.add_argument("--database", help="a database URL (PostgreSQL, SQLite) instead of TinyDB files")
+    parser.add_argument("--prefix", help="with --database: the tables' prefix (default: one of this process's own)")
     parser.add_argument(
         "--hook-seconds", type=float, nargs="+", default=[0.0, 0.001, 0.005, 0.02], help="on_start pauses to pick from"
     )

@@ -39,13 +39,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prorch_nb import OnContinueMixin, OnStartMixin, Pipeline, Status, Step, register_pipeline, register_step
+from prorch_nb import (
+    Metadata,
+    OnContinueMixin,
+    OnStartMixin,
+    Pipeline,
+    Status,
+    Step,
+    register_pipeline,
+    register_step,
+)
 from prorch_nb.repositories.database import read_committed
 from prorch_nb.repositories.json_file import parse_database
+from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
 
 JOURNAL_ENV = "PRORCH_FAULT_JOURNAL"
+#: The table prefix when the database is a URL (each test, trial series or benchmark its own).
+PREFIX_ENV = "PRORCH_FAULT_PREFIX"
 HOOK_SECONDS_ENV = "PRORCH_FAULT_HOOK_SECONDS"
 #: ``<step name>:<point>``: the process kills itself with SIGKILL at that point of that
 #: step's on_start (points: ``begin``, ``end`` and ``finish``, after the step finished).
@@ -224,12 +236,23 @@ WITH_ON_START = frozenset(cls.name for cls in FaultFlow.step_classes() if issubc
 # Setting up runs ---------------------------------------------------------------------
 
 
+def repository_for(db: str | os.PathLike[str]) -> type:
+    """The repository of ``db``: a TinyDB file, or a database URL (tables named by ``$PRORCH_FAULT_PREFIX``)."""
+    if is_url(db):
+        return SQLRepository.at(os.fspath(db), prefix=os.environ.get(PREFIX_ENV, "prorch_"))
+    return TinyDBRepository.at(db)
+
+
+def is_url(db: str | os.PathLike[str]) -> bool:
+    return "://" in os.fspath(db)
+
+
 def create_runs(db: str | os.PathLike[str], count: int, *, start: bool = True) -> list[str]:
     """Store ``count`` new FaultFlow runs in ``db``; ``start`` gives each its first tick.
 
     Returns the uuids of the runs. The writes are batched (``Store.batch``).
     """
-    repository_class = TinyDBRepository.at(db)
+    repository_class = repository_for(db)
     uuids = []
     with Store(repository_class).batch():
         for _ in range(count):
@@ -263,7 +286,9 @@ class RunState:
 
 
 def check_file(db: str | os.PathLike[str]) -> str | None:
-    """``None`` if ``db`` is a complete database file, else what is wrong with it."""
+    """``None`` if ``db`` is a complete database file (or a database URL), else what is wrong with it."""
+    if is_url(db):
+        return None
     try:
         raw = Path(db).read_bytes()
     except FileNotFoundError:
@@ -276,8 +301,12 @@ def check_file(db: str | os.PathLike[str]) -> str | None:
 
 
 def read_runs(db: str | os.PathLike[str]) -> dict[str, RunState]:
-    """Every run in ``db`` by uuid, read straight from the file and its journal (no cache involved)."""
-    tables = read_committed(db)
+    """Every run in ``db`` by uuid, read straight from the file and its journal, or the database (no cache)."""
+    if is_url(db):
+        repository = repository_for(db)
+        tables = {name: dict(enumerate(repository(model).all())) for model, name in Metadata.TABLE_NAMES.items()}
+    else:
+        tables = read_committed(db)
     steps: dict[str, list[dict]] = defaultdict(list)
     for record in tables.get("pipeline_steps", {}).values():
         steps[record["pipeline_uuid"]].append(record)
