@@ -9,16 +9,21 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 import prorch_nb
-from prorch_nb import Status, TinyDBRepository
+from prorch_nb import Status, StopReason, TinyDBRepository
 from prorch_nb.cli import main
+from prorch_nb.examples.backup import BackupAutomationPipeline
 from prorch_nb.exceptions.exceptions import StepHookError
 from prorch_nb.store import Store
 from tests.pipelines import Approval, Broken, Simple
+
+#: A stored time as the CLI shows it: in the local zone, ISO-8601 with its offset.
+LOCAL_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 
 ROOT = Path(__file__).resolve().parents[1]
 GLYPHS = "✓▶·✗⊘"
@@ -98,7 +103,7 @@ def test_demo_runs_the_backup_pipeline_to_its_end(tmp_path):
     assert re.search(r"tick 4: .*\n  -> BackupAutomationPipeline \w{8}: ended finished", out)
     assert "\x1b" not in out  # not a terminal: no colour
     table = out[out.index("  #  NAME") :]
-    time_ = r"\d\d:\d\d:\d\d\.\d{3}"
+    time_ = r"\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"  # time of day, with the zone's offset
     for name in ["BackupAutomationPipeline", "BackupGeneration", "BackupTransfer", "ProcessCompletionNotification"]:
         row = rf"^ .*{name}\s+✓ finished  {time_}  {time_}  [\d.]+ m?s$"  # started, ended, duration
         assert re.search(row, table, re.MULTILINE), table
@@ -153,7 +158,7 @@ def test_status_shows_pipelines_and_their_steps_aligned(mixed_db, capsys):
         line = lines[rows[run.uuid[:8]]]
         assert line[header.index("STATUS") :].startswith(expected)
         assert line[header.index("NAME") :].startswith(run.name)
-        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line[header.index("CREATED") :][:19])
+        assert re.fullmatch(LOCAL_TIME, line[header.index("CREATED") :][:25])
     assert lines[rows[waiting.uuid[:8]]][header.index("CURRENT STEP") :].startswith("WaitForApproval ")
 
     failed_steps = lines[rows[failed.uuid[:8]] + 1 : rows[failed.uuid[:8]] + 4]
@@ -174,9 +179,22 @@ def test_status_of_one_pipeline_by_uuid_prefix(mixed_db, capsys):
     assert main(["status", "--db", str(db), "--pipeline", failed.uuid[:6]]) == 0
 
     out = capsys.readouterr().out
-    assert out.startswith(f"1 pipeline in {db}: 1 failed")
+    assert out.startswith(f"1 of 3 pipelines in {db}: 1 failed")
     assert failed.uuid[:8] in out
     assert finished.uuid[:8] not in out
+
+
+def test_status_and_demo_times_carry_the_local_zone(mixed_db, tmp_path):
+    db, finished, _, _ = mixed_db
+    zone = {"TZ": "XYZ-5:30"}  # a POSIX zone five and a half hours east of UTC
+
+    status = cli("status", "--db", str(db), "--pipeline", finished.uuid, cwd=tmp_path, **zone)
+    demo = cli("demo", cwd=tmp_path, **zone)
+
+    created = datetime.fromisoformat(finished.record.created_at).astimezone(timezone(timedelta(hours=5, minutes=30)))
+    row = next(line for line in status.stdout.splitlines() if line.startswith(finished.uuid[:8]))
+    assert created.isoformat(timespec="seconds") in row
+    assert re.search(r"BackupTransfer\s+✓ finished  \d\d:\d\d:\d\d\.\d{3}\+05:30  ", demo.stdout)
 
 
 @pytest.mark.parametrize("content", ["{}", '{"pipelines": {}, "pipeline_steps": {}}'])
@@ -278,14 +296,72 @@ def test_run_once_with_a_module_file_ends_every_pending_run(worker_db):
 
     assert result.returncode == 0, result.stderr
     assert "hello from" in result.stdout
-    last = result.stdout.splitlines()[-1]
-    assert last.endswith("done: 2 passes, 2 ended, 1 error; stopped because no pipeline is pending")
+    summary = result.stdout.splitlines()[-2]
+    assert summary.endswith("done: 2 passes, 2 ended, 1 error; stopped because no pipeline is pending")
     assert re.search(
         r"pass 2: 2 ticked, 0 advanced, 2 ended \(CliGreet \w{8} finished, CliCrash \w{8} failed\)", result.stdout
     )
     [error] = result.stderr.splitlines()  # the hook's error is reported, and the worker goes on
     assert "error: CliCrash" in error and "on_start() raised ValueError: disk full" in error
     assert read_back(db) == EXPECTED_AFTER_RUN
+
+
+def test_run_once_says_how_many_runs_are_left_created_and_how_to_start_them(worker_db):
+    db, module, _ = worker_db
+    result = cli("run", "--db", db.name, "--module", str(module), "--once", cwd=db.parent)
+
+    note = result.stdout.splitlines()[-1]
+    assert " 1 run left created: a worker ticks pending runs only. " in note
+    start = note[note.index("prorch_nb.load_pipeline(") :]
+    subprocess.run([sys.executable, "-c", f"import cli_pipes, prorch_nb; {start}"], cwd=db.parent, check=True)
+    assert [status for _, status, _ in read_back(db)] == [Status.FINISHED, Status.FAILED, Status.PENDING]
+
+
+def test_run_once_shows_every_pass_it_counts(tmp_path):
+    run = Approval(repository_class=TinyDBRepository.at(tmp_path / "wait.json"))
+    run.start()  # its second step waits for an approval: the second pass changes nothing
+
+    result = cli("run", "--db", str(tmp_path / "wait.json"), "--module", "tests.pipelines", "--once", cwd=ROOT)
+
+    lines = result.stdout.splitlines()
+    assert [re.search(r" (pass \d+): ", line)[1] for line in lines[:-1]] == ["pass 1", "pass 2"]
+    assert lines[-1].endswith(f"done: 2 passes, 0 ended, 0 errors; stopped because {StopReason.WAITING}")
+
+
+def test_run_once_names_the_error_of_a_pass_that_changed_nothing(error_setup):
+    (error_setup / "pipes.py").write_text(USER_MODULE)
+    result = cli(*RUN, "pipes.py", "--once", cwd=error_setup)
+
+    summary = result.stdout.splitlines()[-1]
+    assert f"stopped because {StopReason.ERRORS} (X abc1: NotRegisteredError: pipeline name 'X'" in summary
+    assert "waiting" not in summary and result.returncode == 0
+
+
+def test_the_demo_pipeline_is_not_registered_in_a_users_worker(worker_db):
+    db, module, _ = worker_db
+    BackupAutomationPipeline(repository_class=TinyDBRepository.at(db)).start()
+
+    result = cli("run", "--db", db.name, "--module", str(module), "--once", cwd=db.parent)
+
+    [error] = [line for line in result.stderr.splitlines() if "BackupAutomationPipeline" in line][:1]
+    assert error.endswith(
+        "is not registered in this process; import the module that defines it with "
+        "@register_pipeline. Registered pipelines: CliCrash, CliGreet"
+    )
+
+
+@pytest.mark.parametrize(("module", "status"), [("cli_pipes.py", 1), ("tests.pipelines", 0)])
+def test_run_with_fail_on_error_exits_1_if_a_run_failed_or_a_pass_reported_errors(worker_db, module, status):
+    db, _, _ = worker_db
+    if module == "tests.pipelines":  # a database whose runs all finish
+        db = db.parent / "fine.json"
+        Simple(repository_class=TinyDBRepository.at(db)).start()
+
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{db.parent}"}
+    result = cli("run", "--db", str(db), "--module", module, "--once", "--fail-on-error", cwd=db.parent, **env)
+
+    assert result.returncode == status, result.stderr
+    assert read_back(db)[0][1] == Status.FINISHED
 
 
 def test_run_once_with_a_dotted_module_name_from_the_current_folder(worker_db, monkeypatch, capsys):
@@ -296,7 +372,7 @@ def test_run_once_with_a_dotted_module_name_from_the_current_folder(worker_db, m
 
     assert (
         capsys.readouterr()
-        .out.splitlines()[-1]
+        .out.splitlines()[-2]
         .endswith("done: 1 pass, 0 ended, 1 error; stopped because it made max_ticks passes")
     )
     assert [status for _, status, _ in read_back(db)] == [Status.PENDING, Status.PENDING, Status.CREATED]
@@ -434,6 +510,7 @@ def error_setup(tmp_path):
         json.dumps({"pipelines": {str(n): {"uuid": f"abc{n}", "name": "X", "status": "pending"} for n in (1, 2)}})
     )
     (tmp_path / "bad.json").write_text('{"pipelines": {"1": ')
+    (tmp_path / "binary.json").write_bytes(bytes([0, 5, 0xD8, 0]) * 64 + b"\xff")  # json.loads: a utf-16-be codec error
     (tmp_path / "broken.py").write_text('raise RuntimeError("boom")\n')
     (tmp_path / "syntax.py").write_text("def broken(:\n")
     (tmp_path / "sub").mkdir()
@@ -456,6 +533,10 @@ RUN = ["run", "--db", "db.json", "--module"]
         (["status", "--db", "missing.json"], "no database at missing.json"),
         (["run", "--db", "missing.json", "--module", "m"], "no database at missing.json; create runs first"),
         (["status", "--db", "bad.json"], "bad.json: not valid JSON"),
+        (
+            ["status", "--db", "binary.json"],
+            "binary.json: not valid JSON, a binary file, not text (byte 0x00 at offset 0)",
+        ),
         (["demo", "--db", "bad.json"], "bad.json: not valid JSON"),
         (["demo", "--db", "nowhere/demo.json"], "there is no folder nowhere"),
         (["status", "--db", "db.json", "--pipeline", "fff"], "no pipeline whose uuid starts with 'fff'"),
@@ -485,3 +566,11 @@ def test_version_and_help(capsys):
     assert main(["run", "--help"]) == 0
     help_text = capsys.readouterr().out
     assert "--once" in help_text and "exit status" in help_text and "SIGINT" in help_text
+
+
+def test_run_help_is_wrapped_to_the_terminal_and_documents_fail_on_error(tmp_path):
+    result = cli("run", "--help", cwd=tmp_path, COLUMNS="80")
+
+    assert result.returncode == 0 and "--fail-on-error" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "  1  `run --fail-on-error`: a run failed or a pass reported errors" in result.stdout

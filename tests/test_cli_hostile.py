@@ -71,7 +71,7 @@ def test_one_malformed_record_is_named_on_one_line_and_a_uuid_prefix_still_selec
     result = prorch_nb("status", "--db", "one.json", "--pipeline", "p-", cwd=tmp_path, **UTF8_STRICT)
     assert_clean_exit(result)
     lines = result.stdout.decode().splitlines()
-    assert lines[0] == "1 pipeline in one.json: 1 pending"
+    assert lines[0] == "1 of 1 pipeline in one.json: 1 pending"
     skipped = "pipeline record #2 (no uuid): 'uuid' must be a string, got None"
     assert lines[-1] == f"skipped 1 malformed record in one.json: {skipped}"
 

@@ -11,7 +11,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from prorch_nb import __version__
 from prorch_nb.cli.demo import demo
@@ -25,14 +25,28 @@ PROG = "prorch-nb"
 EXIT_STATUS = """\
 exit status:
   0  done; also when Ctrl-C (SIGINT) or SIGTERM stops `run` between passes
+  1  `run --fail-on-error`: a run failed or a pass reported errors
   130  a second Ctrl-C interrupted `run` during a pass (the run in progress is
        resumed by the next worker: hooks run at least once)
-  2  bad arguments, a missing or unreadable database, a module that does not import
-     (one line on stderr starting with "prorch-nb: error:")"""
+  2  bad arguments, a missing or unreadable database, a module that does not
+     import (one line on stderr starting with "prorch-nb: error:")"""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps a one-paragraph text to the terminal; keeps a text laid out in lines (the exit statuses) as it is."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors reported on one line."""
+    """argparse, with usage errors reported on one line and help texts wrapped by :class:`_HelpFormatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
@@ -54,14 +68,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return int(exc.code or 0)
     try:
-        args.handler(args)
+        return args.handler(args) or 0
     except (CliError, ProrchError, OSError) as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted during a pass; the next worker resumes its run", file=sys.stderr)
         return 130
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Run and inspect prorch_nb pipelines stored in a TinyDB file.",
         epilog=EXIT_STATUS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -101,9 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pending pipeline in FILE, pass after pass, until none is pending or a pass changes nothing; "
         "with --once stop there, else do it again every --interval seconds until Ctrl-C or SIGTERM, "
         "which stop the worker between passes (the current one completes) and exit with status 0; "
-        "a second Ctrl-C interrupts the pass at once (status 130).",
+        "a second Ctrl-C interrupts the pass at once (status 130). Runs left created are counted, "
+        "with how to start them.",
         epilog=EXIT_STATUS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file (must exist)")
     command.add_argument(
@@ -112,7 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS", help="between rounds (default 5)")
     command.add_argument("--once", action="store_true", help="one round, then exit")
     command.add_argument("--max-ticks", type=_count, metavar="N", help="at most N passes per round")
-    command.set_defaults(handler=lambda a: run(a.db, a.module, interval=a.interval, once=a.once, max_ticks=a.max_ticks))
+    command.add_argument(
+        "--fail-on-error",
+        action="store_true",
+        help="exit with status 1 if a run failed or a pass reported errors (for cron and CI)",
+    )
+    command.set_defaults(
+        handler=lambda a: run(
+            a.db, a.module, interval=a.interval, once=a.once, max_ticks=a.max_ticks, fail_on_error=a.fail_on_error
+        )
+    )
 
     command = commands.add_parser(
         "checkpoint",

@@ -29,14 +29,16 @@ def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
     records.sort(key=lambda record: record.created_at or "")
     steps, malformed_steps = checked_steps(all_records(store.steps))
     notes = [printable(line) for line in skipped_lines(str(db), [*skipped, *malformed_steps])]
+    shown = plural(len(records), "pipeline")
     if pipeline is not None:
         records = [_select(records, pipeline, db)]
+        shown = f"1 of {shown}"
     if not records:
         return [f"no pipelines in {db}", *notes]
     counts = Counter(record.status for record in records)
     summary = printable(", ".join(f"{count} {name}" for name, count in counts.most_common()))
     table = _table(records, steps_by_pipeline(steps), terminal)
-    return [f"{plural(len(records), 'pipeline')} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
+    return [f"{shown} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
 
 
 def _select(records: list[PipelineData], prefix: str, db: Path) -> PipelineData:

@@ -78,13 +78,16 @@ def plain(*texts: str) -> list[Cell]:
 
 
 def local_time(iso: str | None, *, precise: bool = False) -> str:
-    """A stored UTC time in local time: date and seconds, or time to the millisecond."""
+    """A stored time in this machine's zone, ISO-8601 with its offset: ``2026-11-27T10:35:55+01:00``.
+
+    ``precise``: the time of day to the millisecond, ``10:35:55.123+01:00``. ``-`` for no time.
+    """
     moment = parse_time(iso)
     if moment is None:
         return "-"
     if precise:
-        return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return moment.astimezone().timetz().isoformat(timespec="milliseconds")
+    return moment.astimezone().isoformat(timespec="seconds")
 
 
 def _xterm_colour(hex_colour: str) -> str:

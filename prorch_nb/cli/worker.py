@@ -7,15 +7,17 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from prorch_nb.cli.opening import CliError, open_store
-from prorch_nb.cli.terminal import one_line
+from prorch_nb.cli.terminal import local_time, one_line
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
-from prorch_nb.report import RunReport, TickReport
+from prorch_nb.report import RunReport, StopReason, TickReport
+from prorch_nb.store import Store
+from prorch_nb.utils.clock import utc_now
+from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid
 
@@ -64,40 +66,56 @@ class StopSignals:
             self._sleeping = False
 
 
-def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | None) -> None:
-    """Orchestrate ``db`` with the pipelines of ``module``: one round if ``once``, else until a signal."""
+def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | None, fail_on_error: bool) -> int:
+    """Orchestrate ``db`` with the pipelines of ``module``: one round if ``once``, else until a signal.
+
+    Returns the exit status: 1 if ``fail_on_error`` and a run failed or a pass reported
+    errors, else 0.
+    """
     hint = f"; create runs first, e.g. MyPipeline(repository_class=prorch_nb.TinyDBRepository.at({str(db)!r}))"
     store = open_store(db, missing=hint)
     import_user_module(module)
     orchestrator = Orchestrator(OrchestratorConfig(repository_class=store.repository_class))
-    log = _PassLog()
+    log = _PassLog(every_pass=once)
+    created = _CreatedRuns(store, db, module)
     with StopSignals() as stop:
         if once:
             report = orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
             print(_summary(report))
-            return
-        every = f"a round every {interval:g} s; Ctrl-C or SIGTERM stops it"
-        print(f"{_now()} orchestrating {db} with {module}, {every}", flush=True)
-        try:
-            while not stop.requested:
-                orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
-                stop.sleep(interval)  # each round ends with the file up to date (run_until_done folds the journal)
-        except _Interrupted:
-            pass
-    print(f"{_now()} stopped", flush=True)
+            created.note()
+        else:
+            every = f"a round every {interval:g} s; Ctrl-C or SIGTERM stops it"
+            print(f"{_now()} orchestrating {db} with {module}, {every}", flush=True)
+            try:
+                while not stop.requested:
+                    orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+                    created.note()
+                    stop.sleep(interval)  # each round ends with the file up to date (run_until_done folds the journal)
+            except _Interrupted:
+                pass
+            print(f"{_now()} stopped", flush=True)
+    return 1 if fail_on_error and log.saw_failure else 0
 
 
 class _PassLog:
-    """Prints a timestamped line for each pass that changed something, errors to stderr."""
+    """Prints a timestamped line per pass, errors to stderr; remembers whether any run failed or pass reported errors.
 
-    def __init__(self) -> None:
+    A pass that changed nothing and reported no error is left out unless ``every_pass``
+    (a worker that loops would print one every round while steps wait).
+    """
+
+    def __init__(self, *, every_pass: bool) -> None:
+        self.every_pass = every_pass
         self.passes = 0
+        self.saw_failure = False
 
     def __call__(self, _: int, report: TickReport) -> None:
         self.passes += 1
+        failed = any(o.pipeline_after == Status.FAILED for o in report.ended)
+        self.saw_failure = self.saw_failure or failed or bool(report.errors)
         for error in report.errors:
             print(f"{_now()} error: {one_line(str(error))}", file=sys.stderr, flush=True)
-        if not report.changed:
+        if not (self.every_pass or report.changed or report.errors):
             return
         ended = ", ".join(f"{o.pipeline_name} {short_uuid(o.pipeline_uuid)} {o.pipeline_after}" for o in report.ended)
         print(
@@ -124,13 +142,38 @@ def import_user_module(name_or_path: str) -> None:
         raise CliError(f"cannot import {name_or_path}: {type(exc).__name__}: {one_line(str(exc))}") from exc
 
 
+class _CreatedRuns:
+    """Says how many runs are left ``created`` (a worker ticks pending runs only) and how to start them."""
+
+    def __init__(self, store: Store, db: Path, module: str) -> None:
+        self.store, self.db, self.module = store, db, module
+        self.told = 0
+
+    def note(self) -> None:
+        """Print the number of created runs and an example of starting one, if it changed since last told."""
+        uuids = self.store.pipeline_uuids_with_status(Status.CREATED)
+        if len(uuids) == self.told:
+            return
+        self.told = len(uuids)
+        if uuids:
+            repository = f"prorch_nb.TinyDBRepository.at({str(self.db)!r})"
+            print(
+                f"{_now()} {plural(len(uuids), 'run')} left created: a worker ticks pending runs only. "
+                f"Start each once from Python, with {self.module} imported: "
+                f"prorch_nb.load_pipeline({uuids[0]!r}, {repository}).start()",
+                flush=True,
+            )
+
+
 def _summary(report: RunReport) -> str:
+    why = report.stopped_because
+    if why == StopReason.ERRORS:
+        why += f" ({'; '.join(one_line(str(error)) for error in report.ticks[-1].errors)})"
     return (
         f"{_now()} done: {plural(len(report.ticks), 'pass')}, {len(report.ended)} ended, "
-        f"{plural(len(report.errors), 'error')}; "
-        f"stopped because {report.stopped_because}"
+        f"{plural(len(report.errors), 'error')}; stopped because {why}"
     )
 
 
 def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+    return local_time(utc_now())

@@ -110,9 +110,12 @@ def parse_database(raw: bytes, path: str) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreFileError(
-            f"{path}: not valid JSON, the file is truncated or corrupt ({exc}); it was left untouched"
-        ) from exc
+        problem = f"the file is truncated or corrupt ({exc})"
+        nul = raw.find(b"\x00")  # JSON text holds none; without one, a decoding error is a byte that is not UTF-8
+        if nul >= 0 or isinstance(exc, UnicodeDecodeError):
+            at = nul if nul >= 0 else exc.start
+            problem = f"a binary file, not text (byte {raw[at]:#04x} at offset {at})"
+        raise StoreFileError(f"{path}: not valid JSON, {problem}; it was left untouched") from exc
     if not isinstance(data, dict):
         raise StoreFileError(
             f"{path}: expected a JSON object of tables, found {type(data).__name__}; it was left untouched"
