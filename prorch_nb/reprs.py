@@ -36,7 +36,7 @@ def pipeline_repr(pipeline: Pipeline) -> str:
     if record is None:
         return f"<{name} (no record)>"
     try:
-        return run_text(name, *Store(pipeline._repository_class).read_run(pipeline.uuid))
+        return run_text(name, *Store(pipeline.repository_class).read_run(pipeline.uuid))
     except Exception:  # a repr must never raise: fall back to what this object holds
         return f"<{name} {short_uuid(record.uuid)} {record.status}>"
 

@@ -1,19 +1,22 @@
 """The dashboard, driven by clicks: new runs, ticks, runs until done (in a thread), stopping, filtering."""
 
 import html
+import re
 
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
 from prorch_nb import InMemoryRepository, Orchestrator, OrchestratorConfig, Status, StopReason, TinyDBRepository
 from prorch_nb.notebook import Dashboard
-from prorch_nb.notebook.widgets.dashboard import NO_RUN
+from prorch_nb.notebook.widgets.dashboard_view import NO_RUN
+from prorch_nb.notebook.widgets.render import RUN_HEADERS
 from prorch_nb.store import Store
 from prorch_nb.styles import style_of
 from tests import widget_pipelines
+from tests.counting import counting_repository
 from tests.pipelines import Broken, Simple
 from tests.runs import run_in
-from tests.widget_pipelines import Gated
+from tests.widget_pipelines import ChattyLater, Gated
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -159,3 +162,54 @@ def test_snapshot_bundle_has_the_widget_view_and_a_static_page(dashboard, reposi
     assert "prorch-summary-table" in page and "prorch-runs-table" in page and run.uuid[:8] in page
     assert "<svg" in page and "prorch-steps-table" in page  # the chosen run's panel
     assert data["text/plain"].splitlines()[0].endswith(": 1 run")
+
+
+def test_a_pass_tags_what_each_hook_printed_with_its_run_and_step(dashboard, repository, capsys):
+    runs = [ChattyLater(repository_class=repository) for _ in range(2)]
+    for run in runs:
+        run.start()  # Quick: prints nothing
+    dashboard.tick_button.click()  # one pass: both runs' Chatty print the same lines
+    lines = [line for line in dashboard.log_view.text.splitlines() if "Chatty]" in line]
+    assert lines == [
+        f"[ChattyLater {run.uuid[:8]} · Chatty] {text}" for run in runs for text in ("hello from Chatty", "second line")
+    ]
+    assert "[tick]" not in dashboard.log_view.text and capsys.readouterr().out == ""
+
+
+def test_run_until_done_tags_what_hooks_print_in_its_thread(dashboard, repository):
+    run = ChattyLater(repository_class=repository)
+    run.start()
+    dashboard.run_button.click()
+    assert dashboard.join(10)
+    assert f"[ChattyLater {run.uuid[:8]} · Chatty] hello from Chatty" in dashboard.log_view.text
+    assert "[pass 1]" not in dashboard.log_view.text
+
+
+def test_a_refresh_reads_the_page_it_shows_not_every_run():
+    repository = counting_repository()
+    made = [Simple(repository_class=repository) for _ in range(30)]
+    for run in made[:10]:
+        run.start()
+    board = Dashboard(Orchestrator(OrchestratorConfig(repository_class=repository)), limit=5)
+    repository.reads.clear()
+    board.refresh()
+    reads = repository.reads
+    assert "pipelines.all" not in reads and "steps.all" not in reads
+    assert reads["pipelines.get"] <= 5 + len(Status.ALL)  # the page, and one run ahead per status
+    assert reads["pipelines.search_uuids status"] == len(Status.ALL)
+    assert [uuid for _, uuid in board.run_choice.options[1:]] == [run.uuid for run in made[::-1][:5]]
+    assert "30 runs, 10 pending" in board.header.value
+    board.close()
+
+
+def test_summary_and_runs_tables_have_one_header_row_and_only_statuses_coloured(dashboard, repository):
+    run_in(Status.FAILED, repository)
+    Simple(repository_class=repository)
+    dashboard.refresh_button.click()
+    summary, runs = dashboard.summary_view.value, dashboard.runs_view.value
+    assert summary.count("<thead><tr>") == 1 and summary.count("</tr></thead>") == 1
+    assert re.findall(r"<tr><th[^>]*>([^<]*)</th>", summary.split("</thead>")[1]) == ["Broken", "Simple"]
+    headers = re.findall(r"<th([^>]*)>([^<]*)</th>", runs)
+    assert [text for _, text in headers] == list(RUN_HEADERS)
+    assert all(attributes == "" for attributes, _ in headers)  # a count column is not painted like a status
+    assert re.search(r"<td>1/3</td>", runs)  # Broken: one of three steps finished

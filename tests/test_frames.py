@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -403,3 +404,38 @@ def test_styled_summary_colours_the_status_headers(repository_class):
     for status, look in STYLES.items():
         assert f"background-color: {look.fill};\n  color: {look.font};" in html
         assert f">{status}</th>" in html
+
+
+def test_styled_shows_short_uuids_times_to_the_second_and_durations_for_people(repository_class):
+    runs = make_runs(repository_class)
+    frame = timeline(repository_class, runs[F].uuid)
+    page = styled(frame).to_html()
+    assert runs[F].uuid[:8] in page and runs[F].uuid not in page
+    assert len(frame["pipeline_uuid"].iloc[0]) == 36  # the frame keeps the full uuid
+    assert re.search(r">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", page)
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", page)  # no microseconds
+    assert "0 days" not in page and re.search(r">\d[\d.]* (ms|s)</td>", page)  # 0.252 ms, not 0 days 00:00:00.000252
+    assert frame["duration"].dtype.kind == "m"
+
+
+def test_styled_summary_has_one_header_row_with_the_pipeline_column(repository_class):
+    make_runs(repository_class)
+    page = styled(summary(repository_class)).to_html()
+    header = page.split("<thead>")[1].split("</thead>")[0]
+    assert header.count("<tr>") == 1  # no second row for the index's name
+    assert re.findall(r">([a-z]+)</th>", header) == ["name", *Status.ALL, "total"]
+
+
+def test_the_notebook_package_offers_its_modules_to_tab_completion():
+    code = (
+        "import sys, prorch_nb.notebook as nb\n"
+        "assert {'frames', 'diagrams', 'Dashboard', 'PipelinePanel'} <= set(dir(nb))\n"
+        "assert 'prorch_nb.notebook.frames' not in sys.modules  # imported when asked for\n"
+        "from IPython.core.completer import IPCompleter\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance(); shell.user_ns['nb'] = nb\n"
+        "assert 'nb.frames' in shell.Completer.global_matches('nb.fr') + shell.Completer.attr_matches('nb.fr')\n"
+        "from prorch_nb.notebook import frames\n"
+        "assert frames.steps_frame and nb.frames is frames\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)

@@ -245,7 +245,7 @@ def test_run_panel_escapes_status_errors_diagram_steps_and_log(runs):
     assert_shown_as_text(waiting.table.value, WAITS)
     waiting.close()
 
-    fresh = PipelinePanel(HostilePipeline(repository_class=runs["failed"]._repository_class))
+    fresh = PipelinePanel(HostilePipeline(repository_class=runs["failed"].repository_class))
     fresh.start_button.click()
     assert_shown_as_text(fresh.log_view.widget.value, WRITES, PRINTED)
     fresh.close()

@@ -5,6 +5,7 @@ import json
 import re
 import sys
 import threading
+from pathlib import Path
 
 import ipywidgets
 import pytest
@@ -16,11 +17,13 @@ from prorch_nb.notebook import Dashboard, PipelinePanel
 from prorch_nb.notebook.jupyter import INSTALL_HINT
 from prorch_nb.notebook.widgets.log import capture_stdout
 from prorch_nb.styles import style_of
+from tests.counting import counting_repository
 from tests.pipelines import Approval, Broken, Simple
 from tests.runs import FiftySteps
 from tests.widget_pipelines import Talkative
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 FINISHED, FAILED = style_of(Status.FINISHED), style_of(Status.FAILED)
 
 
@@ -240,3 +243,55 @@ def test_engine_accessors_make_the_widgets():
     assert isinstance(run.panel(), PipelinePanel) and run.panel().pipeline_uuid == run.uuid
     dashboard = Orchestrator(OrchestratorConfig(repository_class=repository)).dashboard(limit=5)
     assert isinstance(dashboard, Dashboard) and dashboard.limit == 5
+
+
+def test_a_refresh_reads_the_run_and_its_steps_once_and_nothing_else():
+    repository_class = counting_repository()
+    for _ in range(20):  # other runs in the repository are never read
+        Simple(repository_class=repository_class).start()
+    run = Approval(repository_class=repository_class)
+    panel = started_and_continued(run)
+    repository_class.reads.clear()
+    panel.refresh()
+    assert repository_class.reads == {"pipelines.get": 1, "steps.search pipeline_uuid": 1}
+    assert "▶ pending" in panel.table.value and "WaitForApproval" in panel.status_line.value
+
+
+def test_the_steps_table_numbers_from_1_and_shows_the_note_a_step_ended_with(repository_class):
+    run = Approval(repository_class=repository_class)
+    panel = started_and_continued(run)
+    panel.note.value = "checked by Ann"
+    panel.resolve.buttons[Status.FINISHED].click()
+    rows = re.findall(r"<tr>(.*?)</tr>", panel.table.value)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    assert [row[0] for row in cells] == ["1", "2", "3"]
+    assert [row[1] for row in cells] == ["Quick", "WaitForApproval", "Quick"]
+    assert [row[6] for row in cells] == ["", "checked by Ann", ""]  # the note column
+    assert "Finish step: WaitForApproval finished by hand (note: checked by Ann)" in panel.log_view.text
+
+
+def test_status_line_and_times_read_for_people(repository_class):
+    run = Approval(repository_class=repository_class)
+    panel = PipelinePanel(run)
+    assert "· created · not started" not in shown(panel.status_line)  # no separator like the created glyph
+    assert re.search(r"<code>[0-9a-f]{8}</code> .*· created</span> — not started", panel.status_line.value)
+    panel.start_button.click()
+    assert re.search(r">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", panel.table.value)  # to the second
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", panel.table.value)  # no fractions of a second
+
+
+def test_every_control_is_named_by_its_label_without_an_icon():
+    panel = PipelinePanel(Approval(repository_class=InMemoryRepository.fresh()))
+    controls = [panel.start_button, panel.continue_button, panel.cancel_button, panel.refresh_button]
+    controls += panel.resolve.buttons.values()
+    assert [(control.description, control.icon) for control in controls] == [
+        (name, "") for name in ("Start", "Continue", "Cancel", "Refresh", "Finish step", "Fail step", "Cancel step")
+    ]
+    assert panel.note.description == "Note"
+
+
+def test_error_boxes_name_files_without_the_machines_folders(repository_class):
+    panel = started_and_continued(Broken(repository_class=repository_class))
+    box = shown(panel.errors_view)
+    assert 'File "prorch_nb/step/step.py", line' in box and 'File "tests/pipelines.py", line' in box
+    assert f"{REPO_ROOT}/" not in box and re.search(r'File "/', box) is None

@@ -41,3 +41,11 @@ class Talkative(Pipeline):
 class Gated(Pipeline):
     name = "Gated"
     steps = [Quick, Blocking, Quick]
+
+
+@register_pipeline
+class ChattyLater(Pipeline):
+    """Quiet on its first tick (Quick); Chatty prints on the second, within an orchestrator's pass."""
+
+    name = "ChattyLater"
+    steps = [Quick, Chatty]

@@ -9,7 +9,7 @@ the page the views cannot show are left out and described.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +60,8 @@ def read_page(
     The page holds the newest ``limit`` runs in ``status`` (every status if ``None``);
     ``keep`` names runs to read as well, off the page.
     """
-    uuids = {each: store.pipeline_uuids_with_status(each) for each in Status.ALL}
+    search_uuids = repository_method(store.pipelines, "search_uuids")
+    uuids = {each: search_uuids(["status", each]) for each in Status.ALL}
     skipped: list[MalformedRecord] = []
     raw = _newest([uuids[status]] if status else list(uuids.values()), limit, store, skipped)
     records, malformed = checked_pipelines(raw, numbered=False)
@@ -69,13 +70,13 @@ def read_page(
     wanted = [store.pipelines.get(uuid) for uuid in dict.fromkeys(keep) if uuid and uuid not in shown]
     kept_records, _ = checked_pipelines([data for data in wanted if data], numbered=False)
     kept = [_with_steps(record, store, []) for record in kept_records]
-    counts = _counts(store, uuids, sorted({*names, *(run.record.name for run in runs)}))
+    counts = _counts(search_uuids, uuids, sorted({*names, *(run.record.name for run in runs)}))
     more = sum(len(uuids[each]) for each in ([status] if status else Status.ALL)) - len(raw)
     return RunsPage(counts, runs, kept, more, [*malformed, *skipped])
 
 
-def _newest(lists: list[list[str]], limit: int, store: Store, skipped: list[MalformedRecord]) -> list[dict[str, Any]]:
-    """The newest ``limit`` records of several lists of uuids, each oldest first: a merge from their ends.
+def _newest(lists: list[list[Any]], limit: int, store: Store, skipped: list[MalformedRecord]) -> list[dict[str, Any]]:
+    """The newest ``limit`` records of several lists of uuids, each in storage order: a merge from their ends.
 
     Reads one record per list ahead, so about ``limit + len(lists)`` records in all.
     """
@@ -122,10 +123,11 @@ def _with_steps(record: PipelineData, store: Store, skipped: list[MalformedRecor
     return PageRun(record, [step.status for step in steps])
 
 
-def _counts(store: Store, uuids: dict[str, list[str]], names: list[str]) -> dict[str, Counter[str]]:
+def _counts(
+    search_uuids: Callable[[list[str]], list[Any]], uuids: dict[str, list[Any]], names: list[str]
+) -> dict[str, Counter[str]]:
     """Runs per name in ``names`` and status, from the indexes; the runs of other names under :data:`OTHER`."""
     by_status = {status: set(found) for status, found in uuids.items()}
-    search_uuids = repository_method(store.pipelines, "search_uuids")
     counts: dict[str, Counter[str]] = {}
     for name in names:
         named = set(search_uuids(["name", name]))

@@ -53,8 +53,11 @@ def readable_traceback(text: str) -> str:
     """A traceback with each file named without the machine's folders.
 
     A file inside the working folder is named relative to it, a module by its path from
-    the folder Python imports it from (``prorch_nb/step/step.py``), anything else (a
-    notebook cell's temporary file) by its name alone.
+    the folder Python imports it from (``prorch_nb/step/step.py``), a notebook cell as
+    IPython names it (``Cell In[3]``), anything else by its name alone.
+
+    >>> print(readable_traceback('  File "/nowhere/at/all/job.py", line 3, in run'))
+      File "job.py", line 3, in run
     """
     return _TRACEBACK_FILE.sub(lambda match: f"{match[1]}{_short_file(match[2])}{match[3]}", text)
 
@@ -66,4 +69,14 @@ def _short_file(path: str) -> str:
         return os.path.relpath(path)
     folders = [*sys.path, _PACKAGE_ROOT]  # an editable install imports prorch_nb from outside sys.path
     roots = [root for root in map(os.path.abspath, folders) if root and os.path.commonpath([path, root]) == root]
-    return os.path.relpath(path, max(roots, key=len)) if roots else os.path.basename(path)
+    if roots:
+        return os.path.relpath(path, max(roots, key=len))
+    return _notebook_cell(path) or os.path.basename(path)
+
+
+def _notebook_cell(path: str) -> str | None:
+    """``Cell In[3]`` for the file IPython compiled a cell into (as its own tracebacks say), in IPython only."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    number = getattr(getattr(shell, "compile", None), "_filename_map", {}).get(path)
+    return None if number is None else f"Cell In[{number}]"

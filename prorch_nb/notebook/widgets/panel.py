@@ -56,7 +56,7 @@ class PipelinePanel(widgets.VBox):
     def __init__(self, run: Pipeline, *, direction: str = "LR", on_action: Callable[[], None] | None = None) -> None:
         self.pipeline_uuid = run.uuid
         self.pipeline_class = type(run)
-        self.repository_class = run._repository_class
+        self.repository_class = run.repository_class
         self.direction = check_direction(direction)
         self._on_action = on_action
         self._busy = False
@@ -173,12 +173,9 @@ class PipelinePanel(widgets.VBox):
         run.cancel(note)
         return f"cancelled the run{_noted(note)}"
 
-    def _end_step(self, status: str) -> None:
+    def _end_step(self, status: str, label: str) -> None:
         note = self._take_note()
-        self._act(
-            f"{status.capitalize()} step",
-            lambda run: f"{run.end_current_step(status, note).name} {status} by hand{_noted(note)}",
-        )
+        self._act(label, lambda run: f"{run.end_current_step(status, note).name} {status} by hand{_noted(note)}")
 
     def _take_note(self) -> str | None:
         note, self.note.value = self.note.value.strip(), ""

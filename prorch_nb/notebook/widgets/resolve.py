@@ -22,16 +22,16 @@ ENDINGS = (
 class ResolveBar:
     """The buttons "Finish step", "Fail step" and "Cancel step", shown while the current step is pending.
 
-    ``end(status)`` does the work (the panel ends the step by hand and refreshes);
+    ``end(status, label)`` does the work (the panel ends the step by hand and refreshes);
     ``report(action, error)`` shows what it raised.
     """
 
-    def __init__(self, end: Callable[[str], None], report: Callable[[str, Exception], None]) -> None:
+    def __init__(self, end: Callable[[str, str], None], report: Callable[[str, Exception], None]) -> None:
         self.label = widgets.HTML().add_class("prorch-resolve-label")
         self.buttons: dict[str, widgets.Button] = {}
         for status, description, css in ENDINGS:
             control = button(description, css, f"End the waiting step by hand: {status}")
-            control.on_click(guarded(description, lambda status=status: end(status), report))
+            control.on_click(guarded(description, lambda s=status, d=description: end(s, d), report))
             self.buttons[status] = control
         self.box = widgets.HBox([self.label, *self.buttons.values()]).add_class("prorch-resolve")
 
