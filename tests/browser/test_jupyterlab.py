@@ -5,12 +5,14 @@ panel and the dashboard, all on a TinyDB file beside it. The test runs every cel
 the Run menu, then drives the panel (start, continue, finish the waiting step by hand)
 and the dashboard (new runs, a run's panel, run until done with its progress bar, stop
 midway, run to the end), and after each click waits for the diagram, the tables and the
-logs to show what the click did. Screenshots and the browser console go to
+logs to show what the click did. Every control is found by its role and accessible name,
+as assistive technology finds it. Screenshots and the browser console go to
 ``artifacts/browser/`` (git-ignored); ``final.png`` is the page at the end.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import socket
 from collections.abc import Iterator
@@ -140,6 +142,30 @@ def shown_whole(inner, outer) -> bool:
     return inside and inner.evaluate("element => element.scrollWidth <= element.clientWidth")
 
 
+def control(scope, role: str, name: str):
+    """The one control in ``scope`` with this role and accessible name (exactly), as a screen reader finds it."""
+    found = scope.get_by_role(role, name=name, exact=True)
+    expect(found).to_have_count(1)
+    return found
+
+
+#: ``{node id: [x, y]}`` of a dot SVG's nodes (the node's ``<title>`` is its id: ``step0``, ``step1``, ...).
+NODE_PLACES = """nodes => Object.fromEntries(nodes.map(node => {
+    const box = node.getBoundingClientRect();
+    return [node.querySelector("title").textContent, [box.x, box.y]];
+}))"""
+
+
+def reads_in_order(nodes) -> None:
+    """A diagram of 12 steps in rows of 8: each row left to right, the second row below the first, from the left."""
+    expect(nodes).to_have_count(12)
+    places = nodes.evaluate_all(NODE_PLACES)
+    x, y = ([places[f"step{index}"][axis] for index in range(12)] for axis in (0, 1))
+    assert all(a < b for row in (x[:8], x[8:]) for a, b in itertools.pairwise(row)), x
+    assert min(y[8:]) > max(y[:8]), y
+    assert x[8] < x[1], "the second row starts again at the left"
+
+
 def run_all_cells(page) -> None:
     """Run → Run All Cells, from JupyterLab's menu bar."""
     page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
@@ -176,11 +202,11 @@ def drive_the_panel(page, panel, artifacts: Path) -> None:
     """Start, continue, finish the waiting Approve step by hand with a note, continue to the end."""
     status, log = panel.locator(".prorch-status"), panel.locator(".prorch-log")
     table, nodes = panel.locator(".prorch-steps-table"), panel.locator(".prorch-diagram svg g.node")
-    start, go_on = panel.locator("button.prorch-start"), panel.locator("button.prorch-continue")
+    start, go_on = control(panel, "button", "Start"), control(panel, "button", "Continue")
     resolve = panel.locator(".prorch-resolve")
 
     expect(nodes).to_have_count(4)
-    expect(status).to_have_text(re.compile(r"^Review [0-9a-f]{8} · created · not started$"))
+    expect(status).to_have_text(re.compile(r"^Review [0-9a-f]{8} · created — not started$"))
     expect(outline(nodes, 0)).to_have_attribute("fill", CREATED.fill)
     expect(go_on).to_be_disabled()
     expect(resolve).to_be_hidden()
@@ -192,7 +218,7 @@ def drive_the_panel(page, panel, artifacts: Path) -> None:
     expect(row(table, "Compute")).to_contain_text("· created")
     expect(log).to_contain_text(re.compile(r"\[Greet\] Greet: hello, run [0-9a-f]{8}"))
     expect(log).to_contain_text("Start: started Greet -> finished")
-    expect(status).to_contain_text("pending · step 1/4 Greet ✓ finished")
+    expect(status).to_contain_text("pending — step 1/4 Greet ✓ finished")
     expect(start).to_be_disabled()
     expect(go_on).to_be_enabled()
     panel.screenshot(path=artifacts / "2-panel-started.png")
@@ -220,12 +246,13 @@ def drive_the_panel(page, panel, artifacts: Path) -> None:
     expect(resolve.locator(".prorch-resolve-label")).to_have_text("Approve is waiting:")
     panel.screenshot(path=artifacts / "3-panel-waiting.png")
 
-    note = panel.locator(".prorch-note input")
+    note = control(panel, "textbox", "Note")
     note.fill("approved in the browser test")
-    resolve.locator("button.prorch-finish-step").click()
+    control(resolve, "button", "Finish step").click()
     expect(row(table, "Approve")).to_contain_text("✓ finished")
+    expect(row(table, "Approve")).to_contain_text("approved in the browser test")  # the note, in its step's row
     expect(outline(nodes, 2)).to_have_attribute("fill", FINISHED.fill)
-    expect(log).to_contain_text("step: Approve finished by hand")
+    expect(log).to_contain_text("Finish step: Approve finished by hand (note: approved in the browser test)")
     expect(resolve).to_be_hidden()
     expect(note).to_have_value("")
 
@@ -233,18 +260,18 @@ def drive_the_panel(page, panel, artifacts: Path) -> None:
     expect(row(table, "Publish")).to_contain_text("✓ finished")
     expect(log).to_contain_text("[Publish] Publish: published")
     expect(panel.locator(f'.prorch-diagram svg g.node polygon[fill="{FINISHED.fill}"]')).to_have_count(4)
-    expect(status).to_have_text(re.compile(r"^Review [0-9a-f]{8} ▶ pending · step 4/4 Publish ✓ finished$"))
+    expect(status).to_have_text(re.compile(r"^Review [0-9a-f]{8} ▶ pending — step 4/4 Publish ✓ finished$"))
 
     go_on.click()  # every step finished: the run ends
-    expect(status).to_have_text(re.compile(r"^Review [0-9a-f]{8} ✓ finished · step 4/4 Publish ✓ finished$"))
+    expect(status).to_have_text(re.compile(r"^Review [0-9a-f]{8} ✓ finished — step 4/4 Publish ✓ finished$"))
     expect(log).to_contain_text("Continue: ended finished")
     expect(panel.locator(f'.prorch-diagram svg g.node polygon[fill="{FINISHED.fill}"]')).to_have_count(4)
     expect(table.locator("tbody tr")).to_have_count(4)
     expect(table.locator("tbody tr").filter(has_text="✓ finished")).to_have_count(4)
     assert log.evaluate("log => log.scrollHeight > log.clientHeight")  # more lines than the box holds
     newest_line_in_sight(page, log)
-    for name in ("start", "continue", "cancel"):
-        expect(panel.locator(f"button.prorch-{name}")).to_be_disabled()
+    for name in ("Start", "Continue", "Cancel"):
+        expect(control(panel, "button", name)).to_be_disabled()
     panel.screenshot(path=artifacts / "4-panel-finished.png")
 
 
@@ -253,17 +280,15 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
     header, runs = dashboard.locator(".prorch-dashboard-header"), dashboard.locator(".prorch-runs-table")
     rows = runs.locator("tbody tr")
     label, bar = dashboard.locator(".prorch-progress-label"), dashboard.locator(".prorch-progress .progress-bar")
-    run_button, stop_button = dashboard.locator("button.prorch-run-until-done"), dashboard.locator("button.prorch-stop")
-    choice, at_once = (
-        dashboard.locator(".prorch-pipeline-choice select"),
-        dashboard.locator(".prorch-start-at-once input"),
-    )
-    new_run = dashboard.locator("button.prorch-new-run")
+    run_button, stop_button = control(dashboard, "button", "Run until done"), control(dashboard, "button", "Stop")
+    choice, at_once = control(dashboard, "combobox", "Pipeline"), control(dashboard, "checkbox", "start at once")
+    new_run = control(dashboard, "button", "New run")
     board_log = dashboard.locator(".prorch-dashboard-log")
     chosen = dashboard.locator(".prorch-panel-box .prorch-panel")
+    choose = dashboard.locator(".prorch-choose")
 
-    dashboard.locator("button.prorch-dashboard-refresh").click()  # the panel's run, made after the dashboard
-    expect(header).to_contain_text("1 runs, 0 pending")
+    control(choose, "button", "Refresh").click()  # the panel's run, made after the dashboard
+    expect(header).to_contain_text("1 run, 0 pending")
     expect(rows).to_have_count(1)
     expect(row(runs, "Review")).to_contain_text("✓ finished")
 
@@ -274,7 +299,7 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
     expect(rows.filter(has_text="· created")).to_have_count(1)
     expect(chosen).to_be_visible()
     expect(chosen.locator(".prorch-status")).to_contain_text("Short")
-    chosen.locator("button.prorch-start").click()
+    control(chosen, "button", "Start").click()
     expect(outline(chosen.locator(".prorch-diagram svg g.node"), 0)).to_have_attribute("fill", FINISHED.fill)
     expect(header).to_contain_text("2 runs, 1 pending")  # the panel's click redraws the dashboard
     expect(rows.filter(has_text="▶ pending")).to_have_count(1)
@@ -287,7 +312,10 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
         new_run.click()
         expect(header).to_contain_text(f"{count} runs, {count - 1} pending")
     expect(chosen.locator(".prorch-diagram svg g.node")).to_have_count(12)
-    expect(board_log).to_contain_text(re.compile(r"New run: Long [0-9a-f]{8} created, started Crunch -> finished"))
+    expect(board_log).to_contain_text(
+        re.compile(r"New run: Long [0-9a-f]{8} created, started FetchCustomerRecordsFromCRM -> finished")
+    )
+    reads_in_order(chosen.locator(".prorch-diagram svg g.node"))
     page.screenshot(path=artifacts / "5-dashboard-runs-made.png")
 
     run_button.click()
@@ -295,7 +323,9 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
     expect(run_button).to_be_disabled()
     expect(stop_button).to_be_enabled()
     expect(label).to_have_text(re.compile(r"^pass \d+, 2 ended$"))  # both Short runs ended, both Long go on
-    expect(board_log).to_contain_text("[pass 1] Publish: published")  # what hooks print in the thread
+    expect(board_log).to_contain_text(  # what hooks print in the thread, tagged with the run and step
+        re.compile(r"\[Short [0-9a-f]{8} · Publish\] Publish: published")
+    )
     expect(bar).to_have_attribute("style", re.compile(r"width: 50%"))
     stop_button.click()
     expect(label).to_contain_text("stopped: a stop was requested")
@@ -316,7 +346,7 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
     expect(rows).to_have_count(5)
     expect(rows.filter(has_text="✓ finished")).to_have_count(5)
     expect(chosen.locator(f'.prorch-diagram svg g.node polygon[fill="{FINISHED.fill}"]')).to_have_count(12)
-    expect(chosen.locator(".prorch-status")).to_contain_text("✓ finished · step 12/12 Crunch ✓ finished")
+    expect(chosen.locator(".prorch-status")).to_contain_text("✓ finished — step 12/12 WriteAuditTrail ✓ finished")
     expect(board_log).to_contain_text(
         re.compile(
             r"Run until done: <RunReport: \d+ pass(?:es)?, 2 ended, 0 errors; stopped: no pipeline is pending>\s*$"
