@@ -20,8 +20,8 @@ Times come from each record's status history: ``started_at`` is its entry into
 status, an unknown status, an unreadable time, a uuid an earlier record has) is left
 out of it and reported: one :class:`MalformedRecordWarning` naming the repository and
 each record, or a call of ``on_malformed(records)`` when a function is given one.
-:func:`styled` paints the statuses of any of these frames with the shared palette and
-escapes their text for HTML.
+:func:`styled` makes any of them readable (statuses in the shared palette, short uuids,
+times to the second, durations for people) and escapes their text for HTML.
 
 >>> import prorch_nb as pn
 >>> empty = steps_frame(pn.InMemoryRepository.fresh())
@@ -31,16 +31,21 @@ escapes their text for HTML.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from prorch_nb.exceptions.exceptions import MalformedRecordWarning, RecordNotFoundError
 from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.notebook.columns import COUNT, DURATION, POSITION, STATUS, STRING, TIMESTAMP, RawRecords
+from prorch_nb.notebook.columns import COUNT, STRING, RawRecords
 from prorch_nb.notebook.frame_style import styled
 from prorch_nb.notebook.reading import OnMalformed, Reading
+from prorch_nb.notebook.schemas import (
+    JOINED_COLUMNS,
+    JOINED_PIPELINE_COLUMNS,
+    PIPELINE_COLUMNS,
+    STEP_COLUMNS,
+    TIMELINE_COLUMNS,
+)
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 
@@ -61,59 +66,6 @@ __all__ = [
 #: A repository class, or a store made from one.
 Source = type[IRepository] | Store
 
-_HISTORY_COLUMNS = {"started_at": TIMESTAMP, "ended_at": TIMESTAMP, "duration": DURATION, "by": STRING}
-
-#: Columns and dtypes of :func:`pipelines_frame` (``steps_<status>`` count its steps).
-PIPELINE_COLUMNS: dict[str, Any] = {
-    "uuid": STRING,
-    "name": STRING,
-    "status": STATUS,
-    "current_step": STRING,
-    "created_at": TIMESTAMP,
-    "updated_at": TIMESTAMP,
-    **_HISTORY_COLUMNS,
-    "steps": COUNT,
-    **{f"steps_{status}": COUNT for status in Status.ALL},
-}
-
-#: Columns and dtypes of :func:`steps_frame`.
-STEP_COLUMNS: dict[str, Any] = {
-    "uuid": STRING,
-    "pipeline_uuid": STRING,
-    "position": POSITION,
-    "name": STRING,
-    "status": STATUS,
-    "created_at": TIMESTAMP,
-    "updated_at": TIMESTAMP,
-    **_HISTORY_COLUMNS,
-    "error_type": STRING,
-    "error_message": STRING,
-}
-
-#: Pipeline columns :func:`steps_with_pipelines` adds after ``pipeline_uuid``, as ``pipeline_<name>``.
-JOINED_PIPELINE_COLUMNS = ("name", "status", "created_at", "ended_at")
-
-#: Columns and dtypes of :func:`steps_with_pipelines`.
-JOINED_COLUMNS: dict[str, Any] = {
-    "uuid": STRING,
-    "pipeline_uuid": STRING,
-    **{f"pipeline_{column}": PIPELINE_COLUMNS[column] for column in JOINED_PIPELINE_COLUMNS},
-    **{column: dtype for column, dtype in STEP_COLUMNS.items() if column not in ("uuid", "pipeline_uuid")},
-}
-
-#: Columns and dtypes of :func:`timeline`.
-TIMELINE_COLUMNS: dict[str, Any] = {
-    "pipeline_uuid": STRING,
-    "pipeline_name": STRING,
-    "uuid": STRING,
-    "position": POSITION,
-    "name": STRING,
-    "status": STATUS,
-    "start": TIMESTAMP,
-    "end": TIMESTAMP,
-    "duration": DURATION,
-}
-
 
 def pipelines_frame(
     source: Source, *, flatten_metadata: bool = False, on_malformed: OnMalformed | None = None
@@ -131,11 +83,11 @@ def pipelines_frame(
 def steps_frame(
     source: Source, *, flatten_metadata: bool = False, on_malformed: OnMalformed | None = None
 ) -> pd.DataFrame:
-    """One row per step, by pipeline (oldest first) then position.
+    """One row per step, by pipeline (oldest first) then position (from 1).
 
     Steps of prorch 1.0.1, which have no position, keep their storage order; steps whose
-    pipeline is missing come last. ``error_type``/``error_message`` describe the
-    exception that failed a step. ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
+    pipeline is missing come last. ``error_type``/``error_message`` describe the exception
+    that failed a step. ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
     """
     return _reading(source, on_malformed).build(
         lambda reading: _step_table(
