@@ -119,7 +119,7 @@ class LabServer:
     def get(self, path: str, token: bool = True) -> tuple[int, bytes]:
         """Status and body of a GET (HTTP errors are answers too)."""
         try:
-            with urllib.request.urlopen(self.url(path, token), timeout=10) as answer:
+            with urllib.request.urlopen(self.url(path, token), timeout=60) as answer:
                 return answer.status, answer.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
@@ -137,7 +137,7 @@ class LabServer:
         for kernel in json.loads(body):
             request = urllib.request.Request(self.url(f"/api/kernels/{kernel['id']}"), method="DELETE")
             with contextlib.suppress(urllib.error.URLError, OSError):  # the server is going away anyway
-                urllib.request.urlopen(request, timeout=30).close()
+                urllib.request.urlopen(request, timeout=60).close()
 
 
 def isolated_environment(home: Path) -> dict[str, str]:

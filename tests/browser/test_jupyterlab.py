@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,7 +193,11 @@ def test_panel_and_dashboard_follow_every_click(page, console: Console, jupyterl
     page.screenshot(path=artifacts / "1-cells-ran.png")
 
     drive_the_panel(page, panel, artifacts)
-    drive_the_dashboard(page, dashboard, artifacts)
+    hold = jupyterlab.root / "hold"
+    try:
+        drive_the_dashboard(page, dashboard, artifacts, hold)
+    finally:
+        hold.unlink(missing_ok=True)  # never leave the kernel's run waiting
 
     page.screenshot(path=artifacts / "final.png")
     assert console.widget_trouble() == []
@@ -275,8 +280,20 @@ def drive_the_panel(page, panel, artifacts: Path) -> None:
     panel.screenshot(path=artifacts / "4-panel-finished.png")
 
 
-def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
-    """New runs (one started from its panel), run until done, stop midway, run to the end."""
+def wait_for_file(path: Path) -> None:
+    """Wait until ``path`` exists (as long as an expectation waits)."""
+    deadline = time.monotonic() + WAIT / 1000
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.05)
+
+
+def drive_the_dashboard(page, dashboard, artifacts: Path, hold: Path) -> None:
+    """New runs (one started from its panel), run until done, stop midway, run to the end.
+
+    To stop midway whatever the machine's speed, the file ``hold`` makes the Long runs
+    wait at their third step (the notebook's ``Crunch``), and the Stop click comes then.
+    """
     header, runs = dashboard.locator(".prorch-dashboard-header"), dashboard.locator(".prorch-runs-table")
     rows = runs.locator("tbody tr")
     label, bar = dashboard.locator(".prorch-progress-label"), dashboard.locator(".prorch-progress .progress-bar")
@@ -318,24 +335,27 @@ def drive_the_dashboard(page, dashboard, artifacts: Path) -> None:
     reads_in_order(chosen.locator(".prorch-diagram svg g.node"))
     page.screenshot(path=artifacts / "5-dashboard-runs-made.png")
 
+    hold.touch()
     run_button.click()
     expect(board_log).to_contain_text("Run until done: 4 pending")
     expect(run_button).to_be_disabled()
     expect(stop_button).to_be_enabled()
-    expect(label).to_have_text(re.compile(r"^pass \d+, 2 ended$"))  # both Short runs ended, both Long go on
+    expect(label).to_have_text("pass 1, 0 ended")
     expect(board_log).to_contain_text(  # what hooks print in the thread, tagged with the run and step
         re.compile(r"\[Short [0-9a-f]{8} · Publish\] Publish: published")
     )
-    expect(bar).to_have_attribute("style", re.compile(r"width: 50%"))
+    wait_for_file(hold.with_name("held"))  # pass 2 ended both Short runs, and waits in a Long one's third step
     stop_button.click()
+    expect(stop_button).to_be_disabled()  # the kernel took the click: the run stops after the pass under way
+    hold.unlink()  # which goes on to its end
+    expect(label).to_contain_text("pass 2, 2 ended")
     expect(label).to_contain_text("stopped: a stop was requested")
-    expect(stop_button).to_be_disabled()
     expect(run_button).to_be_enabled()
     expect(bar).to_have_attribute("style", re.compile(r"width: 50%"))  # stopped before the end
     expect(rows.filter(has_text="Long").filter(has_text="▶ pending")).to_have_count(2)
     expect(header).to_contain_text("5 runs, 2 pending")
     left_to_do = chosen.locator(f'.prorch-diagram svg g.node polygon[fill="{CREATED.fill}"]')
-    expect(left_to_do).not_to_have_count(0)  # the chosen Long run has steps left
+    expect(left_to_do).to_have_count(9)  # the chosen Long run did three of its twelve steps
     page.screenshot(path=artifacts / "6-dashboard-stopped.png")
 
     run_button.click()
