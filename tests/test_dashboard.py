@@ -16,7 +16,7 @@ from tests import widget_pipelines
 from tests.counting import counting_repository
 from tests.pipelines import Broken, Simple
 from tests.runs import run_in
-from tests.widget_pipelines import ChattyLater, Gated
+from tests.widget_pipelines import PATIENCE, ChattyLater, Gated
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -34,7 +34,7 @@ def dashboard(repository):
     board = Dashboard(Orchestrator(OrchestratorConfig(repository_class=repository)))
     yield board
     widget_pipelines.RELEASE.set()  # never leave a background run waiting
-    assert board.join(10)
+    assert board.join(PATIENCE)
     board.close()
 
 
@@ -90,7 +90,7 @@ def test_run_until_done_goes_to_the_end_in_a_thread(dashboard, repository):
     for run in runs:
         run.start()
     dashboard.run_button.click()
-    assert dashboard.join(10)
+    assert dashboard.join(PATIENCE)
     assert statuses(repository) == [Status.FINISHED, Status.FINISHED]
     assert (dashboard.progress.value, dashboard.progress.max) == (2, 2)
     assert dashboard.progress_label.value.startswith("pass 3, 2 ended — stopped: no pipeline is pending")
@@ -104,12 +104,12 @@ def test_stop_ends_the_run_after_the_pass_under_way(dashboard, repository):
     for _ in range(2):
         Gated(repository_class=repository).start()
     dashboard.run_button.click()
-    assert widget_pipelines.ENTERED.wait(10)  # the first pass is inside a hook
+    assert widget_pipelines.ENTERED.wait(PATIENCE)  # the first pass is inside a hook
     assert dashboard.run_button.disabled and dashboard.tick_button.disabled and not dashboard.stop_button.disabled
     dashboard.stop_button.click()
     assert dashboard.stop_button.disabled
     widget_pipelines.RELEASE.set()
-    assert dashboard.join(10)
+    assert dashboard.join(PATIENCE)
     assert dashboard.background.report.stopped_because == StopReason.REQUESTED
     assert len(dashboard.background.report.ticks) == 1
     assert statuses(repository) == [Status.PENDING, Status.PENDING]
@@ -180,7 +180,7 @@ def test_run_until_done_tags_what_hooks_print_in_its_thread(dashboard, repositor
     run = ChattyLater(repository_class=repository)
     run.start()
     dashboard.run_button.click()
-    assert dashboard.join(10)
+    assert dashboard.join(PATIENCE)
     assert f"[ChattyLater {run.uuid[:8]} · Chatty] hello from Chatty" in dashboard.log_view.text
     assert "[pass 1]" not in dashboard.log_view.text
 

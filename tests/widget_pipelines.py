@@ -5,6 +5,8 @@ import threading
 from prorch_nb import OnStartMixin, Pipeline, Step, register_pipeline, register_step
 from tests.pipelines import Quick
 
+#: Seconds a wait gives up after: only so that nothing hangs forever (a loaded machine may be slow).
+PATIENCE = 300.0
 #: Set by ``Blocking.on_start`` when it begins; it then waits for :data:`RELEASE`.
 ENTERED = threading.Event()
 RELEASE = threading.Event()
@@ -26,7 +28,7 @@ class Blocking(OnStartMixin, Step):
 
     def on_start(self):
         ENTERED.set()
-        if not RELEASE.wait(10):
+        if not RELEASE.wait(PATIENCE):
             raise TimeoutError("the test never released the step")
         self.finish()
 
