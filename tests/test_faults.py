@@ -6,6 +6,7 @@ about the database file and that journal. The slow tests also run in CI (``.ci/r
 
 import json
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from tests.faults import workload
 from tests.faults.driver import orchestrate
 from tests.faults.workload import (
     DIE_AT_ENV,
+    GATE_ENV,
     HOOK_SECONDS_ENV,
     JOURNAL_ENV,
     WITH_ON_START,
@@ -46,9 +48,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TRIALS = int(os.environ.get("PRORCH_FAULT_TRIALS", "200"))
 
 
-def worker_env(journal: Path, hook_seconds: str = "0", **extra: str) -> dict[str, str]:
-    """Environment of a worker process: the package importable, hooks journalled."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), JOURNAL_ENV: str(journal), HOOK_SECONDS_ENV: hook_seconds, **extra}
+def worker_env(journal: Path, hook_seconds: str = "0", gate: Path | None = None, **extra: str) -> dict[str, str]:
+    """Environment of a worker process: the package importable, hooks journalled (and held by ``gate``)."""
+    held = {GATE_ENV: str(gate)} if gate else {}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        JOURNAL_ENV: str(journal),
+        HOOK_SECONDS_ENV: hook_seconds,
+        **held,
+        **extra,
+    }
 
 
 def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen:
@@ -118,77 +128,65 @@ def test_concurrent_cli_workers_run_every_on_start_exactly_once(tmp_path, worker
 @pytest.mark.slow
 @pytest.mark.parametrize("worker", ["process", "thread"])
 def test_reading_never_waits_for_a_running_hook(tmp_path, worker, monkeypatch):
-    """Hooks of 1 s run in a worker while this test reads the store: each read is quick."""
-    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    """A worker's on_start is held open (until this test creates a gate file) while this
+    test reads the store 30 times: every read completes, with the hook still running."""
+    db, journal, gate = tmp_path / "runs.json", tmp_path / "journal.log", tmp_path / "gate"
     create_runs(db, 1)
     repository_class = TinyDBRepository.at(db)
     if worker == "process":
-        proc = spawn("-m", "tests.faults.driver", "orchestrate", "--db", str(db), env=worker_env(journal, "1"))
+        proc = spawn("-m", "tests.faults.driver", "orchestrate", "--db", str(db), env=worker_env(journal, gate=gate))
         assert proc.stdout.readline() == "ready\n"
-
-        def working() -> bool:
-            return proc.poll() is None
     else:
         monkeypatch.setenv(JOURNAL_ENV, str(journal))
-        monkeypatch.setenv(HOOK_SECONDS_ENV, "1")
+        monkeypatch.setenv(GATE_ENV, str(gate))
         thread = threading.Thread(
-            target=orchestrate, args=(str(db),), kwargs={"lease_seconds": 900.0, "deadline_seconds": 60.0}
+            target=orchestrate, args=(str(db),), kwargs={"lease_seconds": 900.0, "deadline_seconds": 300.0}
         )
         thread.start()
-        working = thread.is_alive
+    try:
+        wait_until_a_hook_begins(journal)
+        for _ in range(30):
+            store = Store(repository_class)
+            assert len(store.all_pipelines()) == 1
+            assert len(store.all_steps()) == 4
+        held = not any(entry.event == "end" for entry in read_journal(journal))
+    finally:
+        gate.touch()
+        if worker == "process":
+            assert proc.wait(timeout=300) == 0, proc.stderr.read()
+        else:
+            thread.join(timeout=300)
 
-    reads = []  # (wall-clock start, wall-clock end, seconds taken)
-    while working():
-        started, clock = time.time(), time.monotonic()
-        store = Store(repository_class)
-        assert len(store.all_pipelines()) == 1
-        assert len(store.all_steps()) == 4
-        reads.append((started, time.time(), time.monotonic() - clock))
-        time.sleep(0.01)
-    if worker == "process":
-        assert proc.wait() == 0, proc.stderr.read()
-    else:
-        thread.join()
-
-    entries = read_journal(journal)
-    hooks = [
-        (begin.at, end.at)
-        for begin in entries
-        if begin.event == "begin"
-        for end in entries
-        if end.event == "end" and end.step == begin.step
-    ]
-    assert len(hooks) == 3 and all(end - begin >= 1.0 for begin, end in hooks)
-    during_hooks = [read for read in reads if any(begin < read[0] and read[1] < end for begin, end in hooks)]
-    assert len(during_hooks) >= 30
-    assert max(seconds for _, _, seconds in reads) < 0.5
+    assert held  # the 30 reads were made while the hook was still running
     assert unfinished(read_runs(db)) == []
 
 
 @pytest.mark.slow
 def test_a_long_hook_neither_blocks_other_writers_nor_hides_its_start(tmp_path):
-    """While a worker runs a 3 s on_start, another process (a notebook) sees the step
-    started, and can add a run without waiting for the hook."""
-    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    """While a worker's on_start is held open, another process (a notebook) sees the step
+    started, and adds a run: the write completes while the hook still runs."""
+    db, journal, gate = tmp_path / "runs.json", tmp_path / "journal.log", tmp_path / "gate"
     (uuid,) = create_runs(db, 1)
-    proc = spawn("-m", "tests.faults.driver", "orchestrate", "--db", str(db), env=worker_env(journal, "3"))
+    proc = spawn("-m", "tests.faults.driver", "orchestrate", "--db", str(db), env=worker_env(journal, gate=gate))
     try:
-        deadline = time.monotonic() + 30
-        while not any(entry.event == "begin" for entry in read_journal(journal)):
-            assert time.monotonic() < deadline and proc.poll() is None, "the worker never started FaultFetch"
-            time.sleep(0.01)
-        time.sleep(0.1)
+        wait_until_a_hook_begins(journal, proc)
         seen = [step.status for step in read_runs(db)[uuid].steps]
-        seen_during_hook = not any(entry.event == "end" for entry in read_journal(journal))
-        clock = time.monotonic()
         create_runs(db, 1, start=False)
-        write_seconds = time.monotonic() - clock
+        held = not any(entry.event == "end" for entry in read_journal(journal))
     finally:
-        proc.communicate(timeout=60)
+        gate.touch()
+        proc.communicate(timeout=300)
 
-    assert seen_during_hook
-    assert write_seconds < 1.0
+    assert held
     assert seen == [Status.FINISHED, Status.PENDING, Status.CREATED, Status.CREATED]
+
+
+def wait_until_a_hook_begins(journal: Path, proc: subprocess.Popen | None = None) -> None:
+    """Wait until the journal shows an on_start begun (the worker is inside a hook)."""
+    deadline = time.monotonic() + 300
+    while not any(entry.event == "begin" for entry in read_journal(journal)):
+        assert time.monotonic() < deadline and (proc is None or proc.poll() is None), "no hook ever began"
+        time.sleep(0.01)
 
 
 # kill -9 -------------------------------------------------------------------------------
@@ -219,10 +217,8 @@ def test_kill_9_at_random_moments_then_every_run_ends(tmp_path, workers, trials)
     assert summary["recovered"] == trials
     if workers > 1:
         assert summary["ended_by_survivors"] == trials
-    kills = summary["killed_in_hook"] + summary["killed_in_flush"] + summary["killed_elsewhere"]
-    assert kills >= trials // 2  # the delays make most kills land while the worker works
-    if trials >= 50:
-        assert summary["killed_in_hook"] > 0 and summary["killed_elsewhere"] > 0
+    # Where the kills landed (in a hook, in a rewrite, elsewhere) depends on the machine's
+    # load: it is printed above, not asserted. What every kill must leave is asserted here.
     assert summary["runs"] == 4 * trials
     for measure in [
         "stuck_runs",
@@ -253,7 +249,7 @@ def test_kill_9_at_a_precise_point_of_a_hook(tmp_path, monkeypatch, mode, point)
     db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
     (uuid,) = create_runs(db, 1)
     proc = spawn("-m", "tests.faults.driver", mode, "--db", str(db), env=worker_env(journal, **{DIE_AT_ENV: point}))
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=300)
     assert proc.returncode == -signal.SIGKILL
     note_killed(journal, proc.pid, time.time())  # it killed itself before this moment
     step_name = point.split(":")[0]
@@ -368,14 +364,11 @@ def test_a_live_worker_in_another_pid_namespace_keeps_its_claim(tmp_path, monkey
     inside = f"{forks}; {sys.executable} -m tests.faults.driver tick --db {db}"  # no batch: claims written at once
     proc = subprocess.Popen(["unshare", "--pid", "--fork", "sh", "-c", inside], cwd=ROOT, env=worker_env(journal, "2"))
     try:
-        deadline = time.monotonic() + 30
-        while not any(entry.event == "begin" for entry in read_journal(journal)):
-            assert time.monotonic() < deadline and proc.poll() is None, "the worker inside never started FaultFetch"
-            time.sleep(0.01)
+        wait_until_a_hook_begins(journal, proc)
         assert [entry.pid for entry in read_journal(journal)] == [pid]
         recover(db, journal, monkeypatch)  # an orchestrator outside, while the hook inside runs
     finally:
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=300) == 0
 
     report = analyse_journal(read_journal(journal))
     assert report.concurrent_duplicates == []
@@ -469,7 +462,7 @@ def test_the_cli_reports_a_corrupt_file_on_one_line(tmp_path, command, corruptio
         env=worker_env(tmp_path / "journal.log"),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
 
     assert result.returncode == 2
@@ -485,31 +478,48 @@ def test_the_cli_reports_a_corrupt_file_on_one_line(tmp_path, command, corruptio
 
 @pytest.mark.slow
 def test_a_reader_never_sees_a_partial_file_and_concurrent_writers_lose_nothing(tmp_path):
-    """Two processes write (a unit of work per write, as notebooks do) while this one
-    reads and parses the file, and the committed state (file and journal), 300 times."""
+    """Two processes write (a unit of work per write, as notebooks do); after each run a
+    writer has written, this process reads and parses the file, and the committed state
+    (file and journal), then lets that writer go on. Each read races the other writer's
+    writes; every run of each writer is seen, in order: 80 reads, at least 40 versions."""
     db = tmp_path / "runs.json"
     (first,) = create_runs(db, 1)
+    command = [sys.executable, "-m", "tests.faults.driver", "commit", "--db", str(db), "--runs", "40"]
     writers = [
-        spawn("-m", "tests.faults.driver", "commit", "--db", str(db), "--seconds", "2", env=worker_env(tmp_path / "j"))
+        subprocess.Popen(
+            command, cwd=ROOT, env=worker_env(tmp_path / "j"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     for writer in writers:
         assert writer.stdout.readline() == "ready\n"
 
-    versions, counts = set(), []
-    for _ in range(300):
-        parse_database(db.read_bytes(), str(db))  # the file alone: raises if ever partial
-        tables = read_committed(db)  # the file with its journal: raises on a corrupt line
-        count = len(tables["pipelines"])
-        versions.add((count, sum(step["status"] == Status.FINISHED for step in tables["pipeline_steps"].values())))
-        counts.append(count)
-        time.sleep(0.002)
-    outputs = [writer.communicate(timeout=120) for writer in writers]
+    versions, counts, outputs = set(), [], {}
+    with selectors.DefaultSelector() as waiting:
+        for writer in writers:
+            waiting.register(writer.stdout, selectors.EVENT_READ, writer)
+        while len(outputs) < len(writers):
+            for key, _ in waiting.select():
+                writer, line = key.data, key.fileobj.readline()
+                if not line.startswith("committed "):
+                    outputs[writer] = line + writer.stdout.read()
+                    waiting.unregister(key.fileobj)
+                    continue
+                parse_database(db.read_bytes(), str(db))  # the file alone: raises if ever partial
+                tables = read_committed(db)  # the file with its journal: raises on a corrupt line
+                count = len(tables["pipelines"])
+                steps = tables["pipeline_steps"].values()
+                versions.add((count, sum(step["status"] == Status.FINISHED for step in steps)))
+                counts.append(count)
+                writer.stdin.write("go\n")
+                writer.stdin.flush()
+    for writer in writers:
+        writer.wait(timeout=300)
 
     assert [writer.returncode for writer in writers] == [0, 0], outputs
-    assert len(versions) >= 50  # the reads really raced the writes
+    assert len(counts) == 80 and len(versions) >= 40
     assert counts == sorted(counts)  # never an older version after a newer one
-    created = sum(int(out.split()[1]) for out, _ in outputs)
+    created = sum(int(out.split()[1]) for out in outputs.values())
     runs = read_runs(db)
     assert len(runs) == 1 + created  # no writer lost another's run
     for run in runs.values():

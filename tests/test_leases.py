@@ -1,7 +1,6 @@
 """A claim's lease is renewed while its hook runs, and only while it does."""
 
 import threading
-import time
 from datetime import datetime
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from prorch_nb import OnStartMixin, Pipeline, Status, Step, TinyDBRepository, register_pipeline, register_step
 from prorch_nb.store import Store
 from tests.sql_databases import postgres_repository, sqlite_repository
+from tests.waiting import wait_for
 
 GATE = threading.Event()
 
@@ -35,14 +35,6 @@ def repository(request, tmp_path):
             yield repository
     else:
         yield TinyDBRepository.at(tmp_path / "runs.json") if request.param == "tinydb" else sqlite_repository(tmp_path)
-
-
-def wait_for(condition, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return found
 
 
 @pytest.mark.slow

@@ -30,17 +30,10 @@ from tests.faults.workload import (
     read_runs,
 )
 from tests.sql_databases import POSTGRES_URL, postgres_repository
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 LEASE_SECONDS = 3.0
-
-
-def wait_for(condition, timeout: float = 300.0):
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return found
 
 
 @pytest.mark.slow
@@ -66,7 +59,7 @@ def test_a_dead_hosts_claim_is_taken_over_only_when_its_lease_has_run_out(tmp_pa
             victim = workers[0]
             open_hook = wait_for(lambda: _open_hook_of(journal, victim.pid))  # it is inside an on_start
             victim.send_signal(signal.SIGKILL)
-            victim.wait(timeout=60)
+            victim.wait(timeout=300)
             note_killed(journal, victim.pid, time.time())
             lease_end = datetime.fromisoformat(Store(repository).step(open_hook).claimed_until).timestamp()
             for survivor in workers[1:]:

@@ -118,7 +118,7 @@ def run_python(code: str, folder: Path) -> str:
         env={"PYTHONPATH": f"{REPO_ROOT}:{folder}", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -90,7 +90,7 @@ def test_checkpoint_soon_folds_in_the_background(db):
     Simple(repository_class=runs).start()
     database = Database.at(db)
     database.checkpoint_soon(delay=0)
-    database._timer.join(timeout=60)
+    database._timer.join(timeout=300)
     assert not journal(db).exists()
 
 
@@ -235,7 +235,7 @@ def test_a_click_in_the_run_panel_brings_the_file_up_to_date_in_the_background(d
     panel.start_button.click()  # returns without folding: the fold waits in a timer thread
     timer = Database.at(db)._timer
     assert timer is not None
-    timer.join(timeout=60)
+    timer.join(timeout=300)
 
     assert not journal(db).exists()
     assert in_file_alone(db)["pipelines"][run.uuid]["status"] == Status.PENDING

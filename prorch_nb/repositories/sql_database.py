@@ -16,10 +16,10 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -28,6 +28,8 @@ from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileErro
 from prorch_nb.repositories.sql_schema import create_or_check, define
 from prorch_nb.repositories.sql_unit import SQLUnit, UnitState
 from prorch_nb.utils.constants import Status
+
+T = TypeVar("T")
 
 #: Record fields that have a column of their own (all tables / steps only).
 COLUMNS = ("uuid", "name", "status", "created_at")
@@ -106,14 +108,42 @@ class SQLDatabase:
         ):
             yield connection
 
+    def read(self, query: Callable[[sa.Connection], T]) -> T:
+        """``query(connection)`` in the open unit, or in a transaction of its own.
+
+        Outside a unit, a read whose connection was lost (a restarted server, a cut
+        connection) is made once more on a new one: reading twice does no harm.
+        """
+        self.ensure_ready()
+        state = self.state
+        if state.connection is not None:
+            with self.translated_errors():
+                return query(state.connection)
+        try:
+            return self._read_once(query)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise self._translated(exc) from exc
+        try:
+            return self._read_once(query)
+        except sa.exc.DBAPIError as exc:
+            raise self._translated(exc) from exc
+
+    def _read_once(self, query: Callable[[sa.Connection], T]) -> T:
+        with self.engine.connect() as connection, connection.begin():
+            return query(connection)
+
     @contextmanager
     def translated_errors(self) -> Iterator[None]:
         """Database errors as :class:`StoreFileError` naming the database (never its password)."""
         try:
             yield
         except sa.exc.DBAPIError as exc:
-            detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
-            raise StoreFileError(f"{self.where}: {type(exc.orig).__name__}: {detail}") from exc
+            raise self._translated(exc) from exc
+
+    def _translated(self, exc: sa.exc.DBAPIError) -> StoreFileError:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return StoreFileError(f"{self.where}: {type(exc.orig).__name__}: {detail}")
 
     def ensure_ready(self) -> None:
         """Create or check the tables, once per process."""
@@ -137,8 +167,9 @@ class SQLDatabase:
 
     def get(self, model: str, uuid: str) -> dict[str, Any] | None:
         table = self.tables.by_model[model]
-        with self.connection() as connection:
-            row = connection.execute(sa.select(table.c.record, table.c.version).where(table.c.uuid == uuid)).first()
+        row = self.read(
+            lambda c: c.execute(sa.select(table.c.record, table.c.version).where(table.c.uuid == uuid)).first()
+        )
         if row is None:
             return None
         self.state.read(model, uuid, row.version)
@@ -146,8 +177,9 @@ class SQLDatabase:
 
     def status_of(self, model: str, uuid: str) -> Any:
         table = self.tables.by_model[model]
-        with self.connection() as connection:
-            row = connection.execute(sa.select(table.c.status, table.c.version).where(table.c.uuid == uuid)).first()
+        row = self.read(
+            lambda c: c.execute(sa.select(table.c.status, table.c.version).where(table.c.uuid == uuid)).first()
+        )
         if row is None:
             return None
         self.state.read(model, uuid, row.version)
@@ -159,8 +191,8 @@ class SQLDatabase:
         if "claimed_by" not in table.c:
             record = self.get(model, uuid)
             return record.get("claimed_by") if record else None
-        with self.connection() as connection:
-            row = connection.execute(sa.select(table.c.claimed_by, table.c.version).where(table.c.uuid == uuid)).first()
+        claim = sa.select(table.c.claimed_by, table.c.version).where(table.c.uuid == uuid)
+        row = self.read(lambda c: c.execute(claim).first())
         if row is None:
             return None
         self.state.read(model, uuid, row.version)
@@ -170,23 +202,22 @@ class SQLDatabase:
         table = self.tables.by_model[model]
         if field not in table.c:  # not a column: compared in Python, as TinyDB would
             return [record for record in self.all(model) if record.get(field) == value]
-        with self.connection() as connection:
-            rows = connection.execute(sa.select(table.c.record).where(table.c[field] == value).order_by(table.c.seq))
-            return [dict(record) for (record,) in rows]
+        matching = sa.select(table.c.record).where(table.c[field] == value).order_by(table.c.seq)
+        return [dict(record) for record in self.read(lambda c: c.scalars(matching).all())]
 
     def search_uuids(self, model: str, field: str, value: Any) -> list[Any]:
         table = self.tables.by_model[model]
         if field not in table.c:
             return [record.get("uuid") for record in self.search(model, field, value)]
-        with self.connection() as connection:
-            return list(
-                connection.scalars(sa.select(table.c.uuid).where(table.c[field] == value).order_by(table.c.seq))
-            )
+        matching = sa.select(table.c.uuid).where(table.c[field] == value).order_by(table.c.seq)
+        return self.read(lambda c: c.scalars(matching).all())
 
     def all(self, model: str) -> list[dict[str, Any]]:
         table = self.tables.by_model[model]
-        with self.connection() as connection:
-            return [dict(record) for record in connection.scalars(sa.select(table.c.record).order_by(table.c.seq))]
+        return [
+            dict(record)
+            for record in self.read(lambda c: c.scalars(sa.select(table.c.record).order_by(table.c.seq)).all())
+        ]
 
     def insert(self, model: str, data: dict[str, Any]) -> int:
         """Store a new record; its ``seq`` (order of creation)."""
@@ -303,8 +334,7 @@ class SQLDatabase:
         """The database's time (leases are measured in it on every host); SQLite's is this machine's."""
         if self.dialect != "postgresql":
             return datetime.now(timezone.utc)
-        with self.connection() as connection:
-            return connection.execute(sa.select(sa.func.now())).scalar_one()
+        return self.read(lambda c: c.execute(sa.select(sa.func.now())).scalar_one())
 
 
 def database_url(url: str) -> sa.URL:

@@ -8,8 +8,9 @@
     Like a notebook: ``run.start()`` on every pending run, round after round, until none
     is pending (no orchestrator, no batch: every unit of work is written at once).
 ``commit``
-    Create runs and tick each twice, outside any batch, so every change is its own file
-    write, until ``--seconds`` have passed; print ``created N runs``.
+    Create ``--runs`` runs and tick each twice, outside any batch, so every change is its
+    own file write; after each run print ``committed I`` and wait for a line on standard
+    input (the reader's go); at the end print ``created N runs``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 
 from prorch_nb import Orchestrator, OrchestratorConfig, Status
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
+from prorch_nb.exceptions.exceptions import StoreFileError
 from prorch_nb.repositories import checkpoints
 from prorch_nb.store import Store
 from tests.faults.workload import FaultFlow, repository_for
@@ -36,13 +38,19 @@ def orchestrate(db: str, *, lease_seconds: float, deadline_seconds: float) -> in
         if time.monotonic() > deadline:
             print(f"deadline of {deadline_seconds} s passed with runs pending", file=sys.stderr)
             return errors + 1
-        run = orchestrator.run_until_done()
+        try:
+            run = orchestrator.run_until_done()
+            pending = orchestrator.get_active_pipelines()
+        except StoreFileError as exc:  # the store failed a whole pass (a cut connection): as a worker, go on
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            errors += 1
+            time.sleep(0.05)
+            continue
         for error in run.errors:
             print(f"error: {error}", file=sys.stderr, flush=True)
         errors += len(run.errors)
         if not any(tick.changed for tick in run.ticks):
             time.sleep(0.005)  # others hold the claims, or steps wait: let them move
-        pending = orchestrator.get_active_pipelines()
     return errors
 
 
@@ -56,18 +64,16 @@ def tick(db: str) -> None:
             FaultFlow(repository_class=repository_class, pipeline_uuid=record.uuid).start()
 
 
-def commit(db: str, *, seconds: float) -> int:
-    """For ``seconds``: create a run and tick it twice (five file writes); returns the run count."""
+def commit(db: str, runs: int) -> int:
+    """Create ``runs`` runs and tick each twice; after each, say ``committed`` and wait for a line on stdin."""
     repository_class = repository_for(db)
     print("ready", flush=True)
-    runs = 0
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    for number in range(runs):
         run = FaultFlow(repository_class=repository_class)
         run.start()
         run.start()
-        runs += 1
-        time.sleep(0.005)  # a few hundred runs, not thousands: the reader reads them all each time
+        print(f"committed {number}", flush=True)
+        sys.stdin.readline()
     return runs
 
 
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ticks.add_argument("--db", required=True)
     write = commands.add_parser("commit")
     write.add_argument("--db", required=True)
-    write.add_argument("--seconds", type=float, default=5.0)
+    write.add_argument("--runs", type=int, default=40)
     args = parser.parse_args(argv)
     # Fold whenever the journal outgrows the file, however small: the files here are small,
     # and kills must land in rewrites too.
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "tick":
         tick(args.db)
         return 0
-    print(f"created {commit(args.db, seconds=args.seconds)} runs", flush=True)
+    print(f"created {commit(args.db, args.runs)} runs", flush=True)
     return 0
 
 

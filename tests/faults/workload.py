@@ -18,7 +18,8 @@ concurrent processes never interleave::
 ``on_start`` writes ``begin`` when it is entered and ``end`` once its work is done
 (before it ends the step), or ``error``. A harness that kills a worker writes
 ``<pid> - worker killed <time the signal was sent>``. ``on_start`` pauses ``PRORCH_FAULT_HOOK_SECONDS`` (``"S"``
-seconds, or ``"A:B"``: from A to B at random) so that kills land inside hooks.
+seconds, or ``"A:B"``: from A to B at random) so that kills land inside hooks, then, if
+``PRORCH_FAULT_HOOK_GATE`` names a file, waits until that file exists.
 
 A *concurrent duplicate* is an ``on_start begin`` for a step while another ``begin`` for
 the same step has no ``end``/``error`` yet and its process had not been killed by the
@@ -56,6 +57,8 @@ from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
 
 JOURNAL_ENV = "PRORCH_FAULT_JOURNAL"
+#: A file name: each on_start waits until that file exists (a test holds hooks open by it).
+GATE_ENV = "PRORCH_FAULT_HOOK_GATE"
 #: The table prefix when the database is a URL (each test, trial series or benchmark its own).
 PREFIX_ENV = "PRORCH_FAULT_PREFIX"
 HOOK_SECONDS_ENV = "PRORCH_FAULT_HOOK_SECONDS"
@@ -110,6 +113,9 @@ def _hook_pause() -> None:
     seconds = hook_pause_seconds(os.environ.get(HOOK_SECONDS_ENV, ""))
     if seconds > 0:
         time.sleep(seconds)
+    gate = os.environ.get(GATE_ENV)
+    while gate and not os.path.exists(gate):  # the test holds the hook until it creates the file
+        time.sleep(0.01)
 
 
 #: Called as ``AT_POINT(step, point)`` at each point of an on_start, if set (in-process tests).
