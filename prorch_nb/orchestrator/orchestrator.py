@@ -69,8 +69,8 @@ class Orchestrator(RichDisplay):
     ) -> RunReport:
         """Pass after pass until no pipeline is pending or a whole pass changed nothing.
 
-        ``max_ticks`` caps the number of passes; ``on_tick(n, report)`` is called after
         The report says why it stopped (a :class:`~prorch_nb.report.StopReason`).
+        ``max_ticks`` caps the number of passes; ``on_tick(n, report)`` is called after
         each pass and ``should_stop()`` before each (for progress bars and Stop buttons).
         A journalled store's file alone is up to date when it returns.
         """
