@@ -441,7 +441,7 @@ def test_a_worker_with_a_waiting_run_keeps_the_file_alone_current_round_after_ro
 
 
 HANGING_MODULE = """
-import pathlib, time
+import os, pathlib, signal, time
 from prorch_nb import OnStartMixin, Pipeline, Step, register_pipeline, register_step
 
 
@@ -458,9 +458,19 @@ class Hang(OnStartMixin, Step):
     name = "Hang"
 
     def on_start(self):
+        worker_handler = signal.getsignal(signal.SIGINT)
+
+        def telling(signum, frame):  # says when the worker's handler runs, so the test knows a Ctrl-C arrived
+            os.write(1, b"SIGINT\\n")
+            worker_handler(signum, frame)
+
+        signal.signal(signal.SIGINT, telling)
         print("Hang.on_start", flush=True)
         while pathlib.Path("hang").exists():
-            time.sleep(0.05)
+            if pathlib.Path("ping").exists():  # the test asks whether the hook is still running
+                pathlib.Path("ping").unlink()
+                print("still hanging", flush=True)
+            time.sleep(0.01)
         self.finish()
 
 
@@ -483,8 +493,9 @@ def test_second_ctrl_c_interrupts_a_hanging_hook_and_the_next_worker_resumes(tmp
         assert "orchestrating" in worker.stdout.readline()
         assert worker.stdout.readline() == "Hang.on_start\n"
         worker.send_signal(signal.SIGINT)  # the first asks to stop after the pass: the hook still hangs
-        time.sleep(0.5)
-        assert worker.poll() is None
+        assert worker.stdout.readline() == "SIGINT\n"  # handled (a second one sent earlier could merge with it)
+        (tmp_path / "ping").touch()
+        assert worker.stdout.readline() == "still hanging\n"  # after the worker's handler returned
         worker.send_signal(signal.SIGINT)
         _, err = worker.communicate(timeout=30)
     finally:
