@@ -53,12 +53,11 @@ COLUMNS = (
 )
 
 
-def run_once(workers: int, runs: int, hook_seconds: str, folder: Path) -> list[str]:
-    """One measurement; returns the row's cells."""
-    db, journal = folder / "runs.json", folder / "journal.log"
+def run_once(workers: int, runs: int, hook_seconds: str, db: Path | str, journal: Path) -> list[str]:
+    """One measurement on ``db`` (a TinyDB file or a database URL, empty); returns the row's cells."""
     create_runs(db, runs)
     env = {**os.environ, "PYTHONPATH": str(ROOT), JOURNAL_ENV: str(journal), HOOK_SECONDS_ENV: hook_seconds}
-    command = [sys.executable, "-m", "tests.faults.driver", "orchestrate", "--db", str(db)]
+    command = [sys.executable, "-m", "tests.faults.driver", "orchestrate", "--db", os.fspath(db)]
     started = time.monotonic()
     procs = [
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for workers in args.workers:
         with tempfile.TemporaryDirectory(prefix="prorch-bench-workers-") as folder:
-            cells = run_once(workers, args.runs, args.hook_seconds, Path(folder))
+            cells = run_once(workers, args.runs, args.hook_seconds, Path(folder) / "runs.json", Path(folder) / "j.log")
         print("  ".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells, COLUMNS, strict=True)), flush=True)
         missed = cells[3] != f"{args.runs}/{args.runs}" or cells[4] != "0" or cells[6] != "0"
         failed |= missed or not cells[8].startswith("0/")

@@ -83,6 +83,10 @@ class Store:
         """Inside a unit: extend ``claimant``'s claim of a step to ``until`` if it still holds it."""
         return repository_method(self.steps, "renew_claim")(step_uuid, claimant, until)
 
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until something changes in the store (a database's NOTIFY) or ``timeout`` passes."""
+        return repository_method(self.pipelines, "wait_for_change")(timeout)
+
     def now(self) -> datetime:
         """The store's clock (the database's, for a shared one): what claims' leases are measured in."""
         return repository_method(self.steps, "now")()
@@ -128,7 +132,7 @@ class Store:
         statuses from an index (``status_of``); every step record of the run otherwise.
         """
         if pipeline.step_uuids and self._statuses_indexed:
-            statuses = [self.steps.status_of(uuid) for uuid in pipeline.step_uuids]
+            statuses = repository_method(self.steps, "statuses_of")(pipeline.step_uuids)
             if None not in statuses:
                 open_at = next((at for at, status in enumerate(statuses) if status in Status.OPEN), None)
                 return statuses, None if open_at is None else self._listed_step(pipeline, open_at)

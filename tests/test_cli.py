@@ -8,7 +8,6 @@ import runpy
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from prorch_nb.examples.backup import BackupAutomationPipeline
 from prorch_nb.exceptions.exceptions import StepHookError
 from prorch_nb.store import Store
 from tests.pipelines import Approval, Broken, Simple
+from tests.waiting import wait_for
 
 #: A stored time as the CLI shows it: in the local zone, ISO-8601 with its offset.
 LOCAL_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
@@ -71,7 +71,7 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
 
 
@@ -79,13 +79,6 @@ def read_back(db: Path) -> list[tuple[str, str, list[str]]]:
     """(name, status, step statuses) of every pipeline in `db`, oldest first."""
     store = Store(TinyDBRepository.at(db))
     return [(p.name, p.status, [s.status for s in store.steps_of(p.uuid)]) for p in store.all_pipelines()]
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 # demo ---------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ def run_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
             break
         chunks.append(chunk)
     os.close(controller)
-    assert process.wait(timeout=60) == 0, process.stderr.read()
+    assert process.wait(timeout=300) == 0, process.stderr.read()
     return b"".join(chunks).decode()
 
 
@@ -397,7 +390,7 @@ def test_run_loops_until_a_signal_stops_it(worker_db, signum):
         on_disk = json.loads(db.read_text())["pipelines"].values()
         assert {record["uuid"]: record["status"] for record in on_disk}[later.uuid] == Status.FINISHED
         worker.send_signal(signum)
-        out, err = worker.communicate(timeout=30)
+        out, err = worker.communicate(timeout=300)
     finally:
         worker.kill()
 
@@ -434,7 +427,7 @@ def test_a_worker_with_a_waiting_run_keeps_the_file_alone_current_round_after_ro
         run.end_current_step(Status.FINISHED, "approved")
         wait_for(lambda: in_file_alone()[0] == Status.FINISHED)
         worker.send_signal(signal.SIGTERM)
-        _, err = worker.communicate(timeout=60)
+        _, err = worker.communicate(timeout=300)
     finally:
         worker.kill()
     assert worker.returncode == 0, err
@@ -486,7 +479,7 @@ def test_second_ctrl_c_interrupts_a_hanging_hook_and_the_next_worker_resumes(tmp
     (tmp_path / "hang").touch()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
     create = "import hangs, prorch_nb as pn; hangs.Hangs(repository_class=pn.TinyDBRepository.at('runs.json')).start()"
-    subprocess.run([sys.executable, "-c", create], cwd=tmp_path, env=env, check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", create], cwd=tmp_path, env=env, check=True, timeout=300)
     command = [sys.executable, "-m", "prorch_nb", "run", "--db", "runs.json", "--module", "hangs.py"]
     worker = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -497,7 +490,7 @@ def test_second_ctrl_c_interrupts_a_hanging_hook_and_the_next_worker_resumes(tmp
         (tmp_path / "ping").touch()
         assert worker.stdout.readline() == "still hanging\n"  # after the worker's handler returned
         worker.send_signal(signal.SIGINT)
-        _, err = worker.communicate(timeout=30)
+        _, err = worker.communicate(timeout=300)
     finally:
         worker.kill()
     assert worker.returncode == 130

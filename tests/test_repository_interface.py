@@ -8,12 +8,25 @@ from prorch_nb.interfaces.repository import OPTIONAL_METHODS, implements
 from prorch_nb.store import Store
 from tests.pipelines import Simple
 
+#: What the SQL repository provides, on SQLite and PostgreSQL alike.
+SQL_PROVIDED = {
+    "unit_of_work",
+    "all",
+    "status_of",
+    "search_uuids",
+    "statuses_of",
+    "claim_of",
+    "renew_claim",
+    "lock_run",
+    "now",
+    "wait_for_change",
+}
 PROVIDED = {
     "memory": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of"},
-    "tinydb": set(OPTIONAL_METHODS) - {"renew_claim", "lock_run", "now"},
+    "tinydb": set(OPTIONAL_METHODS) - {"statuses_of", "renew_claim", "lock_run", "now", "wait_for_change"},
     "seed_example": set(),
-    "sqlite": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of", "renew_claim", "lock_run", "now"},
-    "postgres": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of", "renew_claim", "lock_run", "now"},
+    "sqlite": SQL_PROVIDED,
+    "postgres": SQL_PROVIDED,
 }
 
 

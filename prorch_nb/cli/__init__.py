@@ -1,4 +1,4 @@
-"""The ``prorch-nb`` command line: ``demo``, ``status``, ``run`` (a worker) and ``checkpoint``.
+"""The ``prorch-nb`` command line: ``demo``, ``status``, ``run`` (a worker), ``checkpoint`` and ``copy``.
 
 Every command is also callable in-process: ``main(["status", "--db", "runs.json"])``
 returns the exit status instead of exiting.
@@ -10,12 +10,12 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from prorch_nb import __version__
+from prorch_nb.cli.copying import copy
 from prorch_nb.cli.demo import demo
-from prorch_nb.cli.opening import CliError, checkpoint
+from prorch_nb.cli.opening import CliError, Database, checkpoint
 from prorch_nb.cli.status import status
 from prorch_nb.cli.terminal import Terminal, one_line, replacing_unencodable
 from prorch_nb.cli.worker import run
@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Add a new run of the bundled backup automation pipeline to FILE (created if needed; "
         "earlier runs are kept), tick it until it ends and print a table of its steps.",
     )
-    command.add_argument("--db", type=Path, default=Path("demo.json"), metavar="FILE", help="default: ./demo.json")
-    command.set_defaults(handler=lambda a: demo(a.db, Terminal.of(sys.stdout)))
+    _database_options(command, default="demo.json")
+    command.set_defaults(handler=lambda a: demo(_database(a), Terminal.of(sys.stdout)))
 
     command = commands.add_parser(
         "status",
@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show the pipelines stored in FILE and their steps. "
         "Colour only on a terminal, never with NO_COLOR set.",
     )
-    command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file")
+    _database_options(command)
     command.add_argument("--pipeline", metavar="UUID", help="only this pipeline (a unique start of its uuid will do)")
-    command.set_defaults(handler=lambda a: print("\n".join(status(a.db, a.pipeline, Terminal.of(sys.stdout)))))
+    command.set_defaults(handler=lambda a: print("\n".join(status(_database(a), a.pipeline, Terminal.of(sys.stdout)))))
 
     command = commands.add_parser(
         "run",
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with how to start them.",
         epilog=EXIT_STATUS,
     )
-    command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file (must exist)")
+    _database_options(command)
     command.add_argument(
         "--module", required=True, help="a dotted module name importable from the current folder, or a .py file"
     )
@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command.set_defaults(
         handler=lambda a: run(
-            a.db, a.module, interval=a.interval, once=a.once, max_ticks=a.max_ticks, fail_on_error=a.fail_on_error
+            _database(a),
+            a.module,
+            interval=a.interval,
+            once=a.once,
+            max_ticks=a.max_ticks,
+            fail_on_error=a.fail_on_error,
         )
     )
 
@@ -141,12 +146,43 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fold FILE.journal into FILE, so that programs reading FILE alone see every commit. "
         "If another program changed records the journal changed too, say which version to keep.",
     )
-    command.add_argument("--db", type=Path, required=True, metavar="FILE", help="the database file (must exist)")
+    command.add_argument("--db", required=True, metavar="FILE", help="the database file (must exist)")
     command.add_argument(
         "--keep", choices=["file", "journal"], help="for records changed both in FILE and in the journal"
     )
-    command.set_defaults(handler=lambda a: print(checkpoint(a.db, a.keep)))
+    command.set_defaults(handler=lambda a: print(checkpoint(Database(a.db), a.keep)))
+
+    command = commands.add_parser(
+        "copy",
+        help="copy runs from one database to another",
+        description="Copy every run of FROM (its steps, statuses, metadata, context and history, uuids kept) "
+        "into TO: a notebook's TinyDB file to a shared database, or back. Copying again copies what is new; "
+        "a run TO has already is left as TO has it.",
+    )
+    command.add_argument("--from", dest="source", required=True, metavar="FROM", help="a TinyDB file or database URL")
+    command.add_argument("--to", dest="target", required=True, metavar="TO", help="a TinyDB file or database URL")
+    command.add_argument("--prefix", help="the tables' prefix in a database URL (default prorch_), for both")
+    command.set_defaults(
+        handler=lambda a: print(copy(Database.either(a.source, a.prefix), Database.either(a.target, a.prefix)))
+    )
     return parser
+
+
+def _database_options(command: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--db FILE|URL`` and ``--prefix``."""
+    where = f"default: ./{default}" if default else "must exist"
+    command.add_argument(
+        "--db",
+        default=default,
+        required=default is None,
+        metavar="FILE|URL",
+        help=f"a TinyDB file ({where}), or a database URL: postgresql://user@host/db, sqlite:///runs.db",
+    )
+    command.add_argument("--prefix", help="with a URL: the tables' prefix (default prorch_), one per project")
+
+
+def _database(args: argparse.Namespace) -> Database:
+    return Database(args.db, args.prefix)
 
 
 def _seconds(text: str) -> float:

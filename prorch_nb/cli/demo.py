@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from prorch_nb.cli.opening import CliError
+from prorch_nb.cli.opening import CliError, Database
 from prorch_nb.cli.terminal import Terminal, header, local_time, plain
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
-from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.store import Store
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.durations import duration_between
@@ -17,18 +15,18 @@ from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid
 
 
-def demo(db: Path, terminal: Terminal) -> None:
+def demo(db: Database, terminal: Terminal) -> None:
     """Create a run in ``db`` (earlier runs are kept), tick it to its end, print a table of it."""
     # Imported here: registering the example's names in every command would refuse a
     # user's module that defines steps of the same names (``prorch-nb run``).
     from prorch_nb.examples.backup import BackupAutomationPipeline
 
-    if not db.parent.is_dir():
-        raise CliError(f"cannot create {db}: there is no folder {db.parent}")
-    repository_class = TinyDBRepository.at(db)
+    if not db.is_url and not db.path.parent.is_dir():
+        raise CliError(f"cannot create {db}: there is no folder {db.path.parent}")
+    repository_class = db.repository()
     earlier = len(Store(repository_class).all_pipelines())  # a corrupt file stops the demo here, untouched
     kept = f" (keeping {plural(earlier, 'earlier run')})" if earlier else ""
-    print(f"Demo database: {db.resolve()}{kept}")
+    print(f"Demo database: {db if db.is_url else db.path.resolve()}{kept}")
     run = BackupAutomationPipeline(repository_class=repository_class)
     print(f"Created run {short_uuid(run.uuid)} of {run.name}: {', '.join(s.name for s in run.step_records())}\n")
 

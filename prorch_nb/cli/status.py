@@ -7,9 +7,8 @@ its pipeline's uuid, ...) is left out, and named at the end.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
-from prorch_nb.cli.opening import CliError, open_store
+from prorch_nb.cli.opening import CliError, Database, open_store
 from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
@@ -22,7 +21,7 @@ from prorch_nb.utils.uuids import short_uuid
 DETAIL_COLOUR = "2"
 
 
-def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
+def status(db: Database, pipeline: str | None, terminal: Terminal) -> list[str]:
     """The lines ``status`` prints for the database ``db`` (one pipeline if ``pipeline`` is a uuid prefix)."""
     store = open_store(db)
     records, skipped = checked_pipelines(all_records(store.pipelines))
@@ -41,7 +40,7 @@ def status(db: Path, pipeline: str | None, terminal: Terminal) -> list[str]:
     return [f"{shown} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
 
 
-def _select(records: list[PipelineData], prefix: str, db: Path) -> PipelineData:
+def _select(records: list[PipelineData], prefix: str, db: Database) -> PipelineData:
     matches = [record for record in records if record.uuid.startswith(prefix)]
     if len(matches) == 1:
         return matches[0]

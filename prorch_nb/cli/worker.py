@@ -7,12 +7,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from prorch_nb.cli.opening import CliError, open_store
+from prorch_nb.cli.opening import CliError, Database, open_store
 from prorch_nb.cli.terminal import local_time, one_line
+from prorch_nb.exceptions.exceptions import StoreFileError
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.report import RunReport, StopReason, TickReport
 from prorch_nb.store import Store
@@ -56,23 +58,23 @@ class StopSignals:
             raise KeyboardInterrupt
         self.requested = True
 
-    def sleep(self, seconds: float) -> None:
-        """Sleep unless a stop was asked for; a signal ends the sleep with ``_Interrupted``."""
+    def sleep(self, seconds: float, wait: Callable[[float], object] = time.sleep) -> None:
+        """``wait(seconds)`` unless a stop was asked for; a signal ends it with ``_Interrupted``."""
         self._sleeping = True
         try:
             if not self.requested:
-                time.sleep(seconds)
+                wait(seconds)
         finally:
             self._sleeping = False
 
 
-def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | None, fail_on_error: bool) -> int:
+def run(db: Database, module: str, *, interval: float, once: bool, max_ticks: int | None, fail_on_error: bool) -> int:
     """Orchestrate ``db`` with the pipelines of ``module``: one round if ``once``, else until a signal.
 
     Returns the exit status: 1 if ``fail_on_error`` and a run failed or a pass reported
     errors, else 0.
     """
-    hint = f"; create runs first, e.g. MyPipeline(repository_class=prorch_nb.TinyDBRepository.at({str(db)!r}))"
+    hint = f"; create runs first, e.g. MyPipeline(repository_class={db.python()})"
     store = open_store(db, missing=hint)
     import_user_module(module)
     orchestrator = Orchestrator(OrchestratorConfig(repository_class=store.repository_class))
@@ -88,9 +90,14 @@ def run(db: Path, module: str, *, interval: float, once: bool, max_ticks: int | 
             print(f"{_now()} orchestrating {db} with {module}, {every}", flush=True)
             try:
                 while not stop.requested:
-                    orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
-                    created.note()
-                    stop.sleep(interval)  # each round ends with the file up to date (run_until_done folds the journal)
+                    try:
+                        orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+                        created.note()
+                    except StoreFileError as exc:  # the store failed a whole round (a lost connection): try again
+                        log.failed_round(exc)
+                    # Each round ends with the file up to date (run_until_done folds a journal). A
+                    # database wakes the worker as soon as something changes (PostgreSQL's NOTIFY).
+                    stop.sleep(interval, store.wait_for_change)
             except _Interrupted:
                 pass
             print(f"{_now()} stopped", flush=True)
@@ -124,6 +131,11 @@ class _PassLog:
             flush=True,
         )
 
+    def failed_round(self, error: StoreFileError) -> None:
+        """A round the store could not make (the worker goes on with the next one)."""
+        self.saw_failure = True
+        print(f"{_now()} error: the round stopped: {one_line(str(error))}", file=sys.stderr, flush=True)
+
 
 def import_user_module(name_or_path: str) -> None:
     """Import a dotted module name (the current folder first on the path) or a ``.py`` file."""
@@ -145,7 +157,7 @@ def import_user_module(name_or_path: str) -> None:
 class _CreatedRuns:
     """Says how many runs are left ``created`` (a worker ticks pending runs only) and how to start them."""
 
-    def __init__(self, store: Store, db: Path, module: str) -> None:
+    def __init__(self, store: Store, db: Database, module: str) -> None:
         self.store, self.db, self.module = store, db, module
         self.told = 0
 
@@ -156,7 +168,7 @@ class _CreatedRuns:
             return
         self.told = len(uuids)
         if uuids:
-            repository = f"prorch_nb.TinyDBRepository.at({str(self.db)!r})"
+            repository = self.db.python()
             print(
                 f"{_now()} {plural(len(uuids), 'run')} left created: a worker ticks pending runs only. "
                 f"Start each once from Python, with {self.module} imported: "

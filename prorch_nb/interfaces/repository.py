@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
@@ -41,7 +42,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Eleven methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Thirteen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -57,6 +58,8 @@ class IRepository:
       it), returning whether it changed anything; the default does nothing.
     * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
       does nothing.
+    * ``statuses_of(uuids)``: several records' statuses at once (a run's steps at each
+      tick); the default asks ``status_of`` for each.
     * ``claim_of(uuid)``: the stored claim of a step, read before a hook's change of its
       status is written (a worker whose claim was taken over must not write); the
       default uses ``get``.
@@ -64,6 +67,8 @@ class IRepository:
       default uses ``get`` and ``update``.
     * ``lock_run(uuid)``: inside a unit, hold a run for it or say another worker's unit
       holds it (``SELECT ... FOR UPDATE SKIP LOCKED``); the default holds it.
+    * ``wait_for_change(timeout)``: a worker's sleep between rounds, cut short by a change
+      (PostgreSQL's ``LISTEN``); the default sleeps.
     * ``now()``: the store's clock for claims' leases (a shared database's, so every host
       agrees); the default is this machine's.
     """
@@ -121,6 +126,11 @@ class IRepository:
     def checkpoint_soon(self) -> None:
         """Bring the store's own file up to date shortly; nothing to do unless a store overrides it."""
 
+    def statuses_of(self, uuids: list[str]) -> list[str | None]:
+        """The stored statuses of the records with these uuids, in order (``None`` for a missing one)."""
+        status_of = repository_method(self, "status_of")
+        return [status_of(uuid) for uuid in uuids]
+
     def claim_of(self, uuid: str) -> str | None:
         """The stored ``claimed_by`` of the record with this uuid (a step's claim), or ``None``."""
         data = self.get(uuid)
@@ -137,6 +147,14 @@ class IRepository:
             return False
         self.update(uuid, {"claimed_until": until})
         return True
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until something changes in the store or ``timeout`` seconds pass; whether something did.
+
+        For a worker between rounds. The default sleeps ``timeout`` (and says ``False``).
+        """
+        time.sleep(timeout)
+        return False
 
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit of work: hold the run ``uuid`` for it, or ``False`` if another worker's unit holds it.
@@ -160,12 +178,14 @@ OPTIONAL_METHODS = (
     "all",
     "status_of",
     "search_uuids",
+    "statuses_of",
     "claim_of",
     "renew_claim",
     "checkpoint",
     "checkpoint_soon",
     "lock_run",
     "now",
+    "wait_for_change",
 )
 
 

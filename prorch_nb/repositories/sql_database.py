@@ -185,6 +185,15 @@ class SQLDatabase:
         self.state.read(model, uuid, row.version)
         return row.status
 
+    def statuses_of(self, model: str, uuids: list[str]) -> list[Any]:
+        """Several records' statuses in one query, in the order of ``uuids`` (their versions remembered)."""
+        table = self.tables.by_model[model]
+        query = sa.select(table.c.uuid, table.c.status, table.c.version).where(table.c.uuid.in_(uuids))
+        found = {row.uuid: row for row in self.read(lambda c: c.execute(query).all())}
+        for row in found.values():
+            self.state.read(model, row.uuid, row.version)
+        return [found[uuid].status if uuid in found else None for uuid in uuids]
+
     def claim_of(self, model: str, uuid: str) -> Any:
         """The record's ``claimed_by`` (a step's claim), and the version it was read at."""
         table = self.tables.by_model[model]
@@ -331,10 +340,19 @@ class SQLDatabase:
             self._listening = None
 
     def now(self) -> datetime:
-        """The database's time (leases are measured in it on every host); SQLite's is this machine's."""
+        """The database's time (leases are measured in it on every host); SQLite's is this machine's.
+
+        Inside a unit it is the time its transaction began, asked once (PostgreSQL's now()).
+        """
         if self.dialect != "postgresql":
             return datetime.now(timezone.utc)
-        return self.read(lambda c: c.execute(sa.select(sa.func.now())).scalar_one())
+        state = self.state
+        if state.now is None:
+            now = self.read(lambda c: c.execute(sa.select(sa.func.now())).scalar_one())
+            if not state.depth:
+                return now
+            state.now = now
+        return state.now
 
 
 def database_url(url: str) -> sa.URL:

@@ -63,6 +63,9 @@ class SQLRepository(RichDisplay, IRepository):
     def status_of(self, uuid: str) -> Any:
         return self._database.status_of(self.model, uuid)
 
+    def statuses_of(self, uuids: list[str]) -> list[Any]:
+        return self._database.statuses_of(self.model, uuids)
+
     def claim_of(self, uuid: str) -> Any:
         return self._database.claim_of(self.model, uuid)
 
@@ -94,6 +97,10 @@ class SQLRepository(RichDisplay, IRepository):
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit: lock the run ``uuid`` for it, or ``False`` if another worker's unit holds it."""
         return self._database.lock_run(uuid)
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until a unit commits a change here (PostgreSQL's NOTIFY) or ``timeout`` passes."""
+        return self._database.wait_for_change(timeout)
 
     def now(self) -> datetime:
         """The database's clock (PostgreSQL's; this machine's for SQLite): claims' leases are measured in it."""

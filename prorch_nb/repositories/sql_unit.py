@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 class UnitState:
     """This thread's open unit: its connection and transaction, and the versions of what it read."""
 
-    __slots__ = ("connection", "depth", "transaction", "versions", "written")
+    __slots__ = ("connection", "depth", "now", "transaction", "versions", "written")
 
     def __init__(self) -> None:
         self.connection: sa.Connection | None = None
@@ -22,6 +23,7 @@ class UnitState:
         #: (model, uuid) -> the record's version as last read or written in this unit
         self.versions: dict[tuple[str, str], int] = {}
         self.written = False
+        self.now: datetime | None = None  #: the database's time when the transaction began, once asked
 
     def read(self, model: str, uuid: str, version: int) -> None:
         """Remember a version read inside the unit (a later write compares with it)."""
