@@ -10,7 +10,6 @@ import warnings
 import pytest
 
 from prorch_nb import Orchestrator, OrchestratorConfig, TinyDBRepository, load_pipeline
-from prorch_nb.record_checks import MalformedRecord
 from prorch_nb.notebook import Dashboard, PipelinePanel
 from prorch_nb.notebook.frames import (
     MalformedRecordWarning,
@@ -23,6 +22,7 @@ from prorch_nb.notebook.frames import (
 from prorch_nb.notebook.jupyter import mimebundle
 from prorch_nb.notebook.overview import overview
 from prorch_nb.notebook.text import repository_name
+from prorch_nb.record_checks import MalformedRecord
 from tests.malformed_db import GOOD, MALFORMED_PIPELINES, MALFORMED_STEPS, PIPELINES, STEPS, tinydb_file
 from tests.pipelines import Simple  # noqa: F401  (registers the pipeline the good runs are of)
 
