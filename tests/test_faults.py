@@ -356,23 +356,31 @@ def test_a_claim_is_taken_over_when_its_process_is_dead_or_its_lease_has_passed(
 def test_a_live_worker_in_another_pid_namespace_keeps_its_claim(tmp_path, monkeypatch):
     """Workers in containers sharing the host name but not the pids (``--network host``):
     the claim of the worker inside names a pid that does not exist outside. It must not
-    be taken for a dead local worker's claim, or on_start runs twice at once."""
+    be taken for a dead local worker's claim, or on_start runs twice at once. The hook
+    inside is held open (gate file) while an orchestrator outside makes a pass."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"]).returncode:
         pytest.skip("needs unshare --pid")
-    db, journal = tmp_path / "runs.json", tmp_path / "journal.log"
+    db, journal, gate = tmp_path / "runs.json", tmp_path / "journal.log", tmp_path / "gate"
     (uuid,) = create_runs(db, 1)
     FaultFlow(repository_class=TinyDBRepository.at(db), pipeline_uuid=uuid).start()  # FaultFetch is next
     pid = next(pid for pid in range(3, 10_000) if not Path(f"/proc/{pid}").exists())
     forks = f"i=0; while [ $i -lt {pid - 2} ]; do /bin/true; i=$((i+1)); done"  # the worker gets `pid` inside
     inside = f"{forks}; {sys.executable} -m tests.faults.driver tick --db {db}"  # no batch: claims written at once
-    proc = subprocess.Popen(["unshare", "--pid", "--fork", "sh", "-c", inside], cwd=ROOT, env=worker_env(journal, "2"))
+    env = worker_env(journal, gate=gate)
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "sh", "-c", inside], cwd=ROOT, env=env)
     try:
         wait_until_a_hook_begins(journal, proc)
         assert [entry.pid for entry in read_journal(journal)] == [pid]
-        recover(db, journal, monkeypatch)  # an orchestrator outside, while the hook inside runs
+        monkeypatch.setenv(JOURNAL_ENV, str(journal))  # a hook run outside would show as a duplicate
+        outside = Orchestrator(OrchestratorConfig(repository_class=TinyDBRepository.at(db))).execute_pipelines()
+        held = not any(entry.event == "end" for entry in read_journal(journal))  # the pass was made during the hook
     finally:
+        gate.touch()
         assert proc.wait(timeout=300) == 0
+    recover(db, journal, monkeypatch)
 
+    assert held
+    assert [outcome.busy for outcome in outside.outcomes] == [True]  # the claim inside was kept
     report = analyse_journal(read_journal(journal))
     assert report.concurrent_duplicates == []
     assert report.reruns == []
