@@ -195,7 +195,8 @@ def wait_until_a_hook_begins(journal: Path, proc: subprocess.Popen | None = None
 @pytest.mark.slow
 @pytest.mark.parametrize(("workers", "trials"), [(1, TRIALS), (2, max(TRIALS // 4, 1))])
 def test_kill_9_at_random_moments_then_every_run_ends(tmp_path, workers, trials):
-    """``tests/faults/kill_trials.py``: a worker is killed at a random moment in each trial.
+    """``tests/faults/kill_trials.py``: a worker is killed in each trial, after a random delay
+    in one trial of three, in a hook in the next and, in the third, outside hooks and writes.
 
     One worker: a restarted orchestrator (this host) ends every run. Two: the surviving
     worker takes the dead one's claims over and ends every run itself. PRORCH_FAULT_TRIALS
@@ -208,7 +209,7 @@ def test_kill_9_at_random_moments_then_every_run_ends(tmp_path, workers, trials)
         env=worker_env(tmp_path / "unused"),
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=3600,
     )
     print(result.stdout)
     summary = json.loads(result.stdout.splitlines()[-1].removeprefix("SUMMARY "))
@@ -217,8 +218,12 @@ def test_kill_9_at_random_moments_then_every_run_ends(tmp_path, workers, trials)
     assert summary["recovered"] == trials
     if workers > 1:
         assert summary["ended_by_survivors"] == trials
-    # Where the kills landed (in a hook, in a rewrite, elsewhere) depends on the machine's
-    # load: it is printed above, not asserted. What every kill must leave is asserted here.
+    # Where a kill after a random delay lands depends on the machine's load: it is only
+    # printed. One trial in three aims its kill at a hook (the hooks wait at a gate), one at
+    # the store's lock (outside hooks and writes): those land there, whatever the load.
+    aimed = (len(range(1, trials, 3)), len(range(2, trials, 3)))
+    assert (summary["aimed_at_hooks"], summary["aimed_at_the_lock"]) == aimed
+    assert summary["landed_where_aimed"] == sum(aimed)
     assert summary["runs"] == 4 * trials
     for measure in [
         "stuck_runs",

@@ -3,13 +3,20 @@
 Each trial adds a few started FaultFlow runs to a database file (one file serves
 ``--trials-per-db`` trials), starts ``--workers`` worker processes (``tests.faults.driver
 orchestrate``) whose on_start hooks pause for one of ``--hook-seconds``, waits until
-they are ready and SIGKILLs the first after a random delay (seeded) about as long as
-the work. The other workers go on and must take its claims over. Then an orchestrator in
-this process (same host: dead claims are taken over at once) runs until nothing is pending.
+they are ready and SIGKILLs the first. Where the kill is aimed goes round, trial after
+trial (:data:`TARGETS`): after a random delay (seeded) about as long as the work (the
+kill lands anywhere, or after the worker ended); in a hook (the on_starts wait at a gate
+until the kill: the victim is killed in its first one); outside hooks and writes (this
+process holds the store's lock from before the workers start: the victim is killed once
+it waits for the lock; TinyDB files only). The other workers go on and must take its claims over. Then an
+orchestrator in this process (same host: dead claims are taken over at once) runs until
+nothing is pending.
 
 Measures, over all trials: where the kill landed (``killed in hook``: an on_start of the
 victim had begun and not ended; ``in flush``: it left a temporary file; ``elsewhere``:
 engine code between hooks and passes; ``done before kill``: the worker had ended);
+``aimed at hooks``/``at the lock`` (trials of those two kinds) and ``landed where aimed``
+(of those, the ones whose kill landed in a hook, or elsewhere, as aimed);
 ``ended by survivors`` (trials the other workers finished alone); ``recovered`` (trials
 after which every run was finished); ``stuck``/``lost runs``; ``corrupt files`` (checks
 right after the kill and after recovery); ``skipped on start``, ``concurrent
@@ -37,9 +44,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from prorch_nb import Status
+from prorch_nb import Metadata, Status
 from tests.faults.driver import orchestrate
 from tests.faults.workload import (
+    GATE_ENV,
     HOOK_SECONDS_ENV,
     JOURNAL_ENV,
     PREFIX_ENV,
@@ -50,11 +58,16 @@ from tests.faults.workload import (
     note_killed,
     read_journal,
     read_runs,
+    repository_for,
     skipped_on_start,
     unknown_steps,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Where the kill of each trial is aimed, in turn (the module's docstring says how).
+TARGETS = ("random", "hook", "lock")
+#: Seconds to wait for a victim to reach where its kill is aimed (only so that nothing hangs forever).
+PATIENCE = 300.0
 
 
 @dataclass
@@ -66,6 +79,9 @@ class Summary:
     killed_in_flush: int = 0
     killed_elsewhere: int = 0
     done_before_kill: int = 0
+    aimed_at_hooks: int = 0
+    aimed_at_the_lock: int = 0
+    landed_where_aimed: int = 0
     ended_by_survivors: int = 0
     recovered: int = 0
     runs: int = 0
@@ -118,10 +134,29 @@ def _temporary_files(db: Path | str) -> list[Path]:
     return sorted(db.parent.glob(f"{db.name}.*.tmp"))
 
 
-def _open_hooks_of(journal: Path, pid: int) -> int:
-    """How many on_start runs of ``pid`` have a ``begin`` and no ``end``/``error``."""
-    entries = [entry for entry in read_journal(journal) if entry.pid == pid and entry.hook == "on_start"]
+def _open_hooks_of(journal: Path, pid: int, since: int) -> int:
+    """How many on_start runs of ``pid`` have a ``begin`` and no ``end``/``error``.
+
+    Only journal lines from ``since`` on count: an earlier process may have had the same pid.
+    """
+    entries = [entry for entry in read_journal(journal)[since:] if entry.pid == pid and entry.hook == "on_start"]
     return sum(1 if entry.event == "begin" else -1 for entry in entries)
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked waiting for a file lock (Linux's ``/proc/locks``)."""
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "->" and fields[5] == str(pid):
+            return True
+    return False
+
+
+def _wait_until(condition) -> None:
+    """Poll ``condition`` until it holds or :data:`PATIENCE` passed (a kill then lands where it may)."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def _unfinished(db: Path | str, uuids: list[str]) -> tuple[list[str], list[str]]:
@@ -143,26 +178,42 @@ def trial(db: Path | str, journal: Path, rng: random.Random, args: argparse.Name
     With ``--workers`` above 1 the first worker is killed and the others go on: they
     must take its claims over and end every run before the recovering orchestrator runs.
     """
+    target = TARGETS[summary.trials % len(TARGETS)]
+    if target == "lock" and is_url(db):
+        target = "random"  # a database's own locking: there is no file lock to hold the workers at
     uuids = create_runs(db, args.runs_per_trial)
     temporary_before = set(_temporary_files(db))
     hook_seconds = rng.choice(args.hook_seconds)
     env = {**os.environ, "PYTHONPATH": str(ROOT), JOURNAL_ENV: str(journal), HOOK_SECONDS_ENV: f"0:{2 * hook_seconds}"}
-    command = [sys.executable, "-m", "tests.faults.driver", "orchestrate", "--db", str(db), "--deadline", "60"]
-    with open(Path(args.folder) / "worker-stderr.log", "ab") as stderr:
-        workers = [
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr)
-            for _ in range(args.workers)
-        ]
-    ready = [worker.stdout.readline().strip() == b"ready" for worker in workers if worker.stdout]
-    victim = workers[0]
-    # about as long as the worker needs for the new runs: most kills land while it works
-    time.sleep(rng.uniform(0, args.delay_base + 3 * args.runs_per_trial * hook_seconds))
-    killed_at = time.time()
-    if victim.poll() is None:
-        os.kill(victim.pid, signal.SIGKILL)
-    code = victim.wait()
-    if code == -signal.SIGKILL:
-        note_killed(journal, victim.pid, killed_at)
+    gate = Path(args.folder) / f"gate-{summary.trials}"
+    if target == "hook":
+        env[GATE_ENV] = str(gate)  # every on_start waits until the gate file exists: after the victim's kill
+    command = [sys.executable, "-m", "tests.faults.driver", "orchestrate", "--db", str(db), "--deadline", "300"]
+    since = len(read_journal(journal))  # the journal's lines from before this trial's workers
+    with contextlib.ExitStack() as held:
+        if target == "lock":  # no worker can write (nor so start a hook) until the victim is killed
+            held.enter_context(repository_for(db)(Metadata.STEP_MODEL).unit_of_work())
+        with open(Path(args.folder) / "worker-stderr.log", "ab") as stderr:
+            workers = [
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr)
+                for _ in range(args.workers)
+            ]
+        ready = [worker.stdout.readline().strip() == b"ready" for worker in workers if worker.stdout]
+        victim = workers[0]
+        if target == "hook":
+            _wait_until(lambda: victim.poll() is not None or _open_hooks_of(journal, victim.pid, since) > 0)
+        elif target == "lock":
+            _wait_until(lambda: victim.poll() is not None or _waits_for_a_lock(victim.pid))
+        else:  # about as long as the worker needs for the new runs: most kills land while it works
+            time.sleep(rng.uniform(0, args.delay_base + 3 * args.runs_per_trial * hook_seconds))
+        killed_at = time.time()
+        if victim.poll() is None:
+            os.kill(victim.pid, signal.SIGKILL)
+        code = victim.wait()
+        if code == -signal.SIGKILL:
+            note_killed(journal, victim.pid, killed_at)
+    if target == "hook":
+        gate.touch()
     summary.corrupt_files += check_file(db) is not None
     for survivor in workers[1:]:
         summary.worker_errors += survivor.wait() != 0
@@ -173,17 +224,24 @@ def trial(db: Path | str, journal: Path, rng: random.Random, args: argparse.Name
         summary.ended_by_survivors += _unfinished(db, uuids) == ([], [])
     left = set(_temporary_files(db)) - temporary_before  # only a killed writer leaves one
     summary.temporary_files_left += len(left)
+    landed = None
     if code == -signal.SIGKILL:
-        if _open_hooks_of(journal, victim.pid) > 0:
+        if _open_hooks_of(journal, victim.pid, since) > 0:
             summary.killed_in_hook += 1
+            landed = "hook"
         elif left:
             summary.killed_in_flush += 1
         else:
             summary.killed_elsewhere += 1
+            landed = "lock"  # neither in a hook nor in a write: where a kill aimed at the lock lands
     elif code == 0 and all(ready):
         summary.done_before_kill += 1
     else:
         summary.worker_errors += 1
+    if target != "random":
+        summary.aimed_at_hooks += target == "hook"
+        summary.aimed_at_the_lock += target == "lock"
+        summary.landed_where_aimed += landed == target
     summary.worker_errors += _quiet_orchestrate(db, args.recovery_deadline)
     summary.corrupt_files += check_file(db) is not None
     lost, stuck = _unfinished(db, uuids)
@@ -246,7 +304,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--delay-base", type=float, default=0.03, help="the kill comes 0 to this + 3 x runs x hook seconds after ready"
     )
-    parser.add_argument("--recovery-deadline", type=float, default=60.0)
+    parser.add_argument("--recovery-deadline", type=float, default=PATIENCE)
     parser.add_argument("--progress", action="store_true", help="a line on stderr every 20 trials")
     return parser.parse_args(argv)
 
