@@ -6,7 +6,6 @@ about the database file and that journal. The slow tests also run in CI (``.ci/r
 
 import json
 import os
-import selectors
 import shutil
 import signal
 import subprocess
@@ -43,6 +42,7 @@ from tests.faults.workload import (
     skipped_on_start,
     unknown_steps,
 )
+from tests.waiting import PATIENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = int(os.environ.get("PRORCH_FAULT_TRIALS", "200"))
@@ -61,10 +61,16 @@ def worker_env(journal: Path, hook_seconds: str = "0", gate: Path | None = None,
     }
 
 
-def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    """``python ARGS`` in the repository's root, output captured as text."""
+def spawn(*args: str, env: dict[str, str], stdin: bool = False) -> subprocess.Popen:
+    """``python ARGS`` in the repository's root, output captured as text (``stdin``: a pipe to write to)."""
     return subprocess.Popen(
-        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -492,54 +498,118 @@ def test_the_cli_reports_a_corrupt_file_on_one_line(tmp_path, command, corruptio
 # Atomic replacement -----------------------------------------------------------------------
 
 
+class Writer:
+    """A ``tests.faults.driver commit`` process, told what to do line by line."""
+
+    def __init__(self, db: Path, journal: Path) -> None:
+        self.proc = spawn("-m", "tests.faults.driver", "commit", "--db", str(db), env=worker_env(journal), stdin=True)
+        assert self.answer() == "ready"
+
+    def tell(self, command: str) -> None:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def answer(self) -> str:
+        line = self.proc.stdout.readline()
+        assert line, f"the writer ended: {self.proc.stderr.read()}"
+        return line.strip()
+
+
+#: The committed state as the test reads it: each run's status and its steps' statuses, by uuid.
+State = dict[str, tuple[str, tuple[str, ...]]]
+
+
+def read_state(db: Path) -> State:
+    """What a reader sees now: the file alone must parse (never partial), then file and journal."""
+    parse_database(db.read_bytes(), str(db))  # raises if the file is ever partial
+    return {uuid: (run.status, tuple(step.status for step in run.steps)) for uuid, run in read_runs(db).items()}
+
+
+#: Rounds of the interleaving below; each adds one run per writer.
+ROUNDS = 10
+
+
 @pytest.mark.slow
 def test_a_reader_never_sees_a_partial_file_and_concurrent_writers_lose_nothing(tmp_path):
-    """Two processes write (a unit of work per write, as notebooks do); after each run a
-    writer has written, this process reads and parses the file, and the committed state
-    (file and journal), then lets that writer go on. Each read races the other writer's
-    writes; every run of each writer is seen, in order: 80 reads, at least 40 versions."""
+    """Two processes write (a unit of work per write, as notebooks do) while this one reads
+    the file, and the committed state (file and journal), after every commit and while a
+    writer is halfway through rewriting the file.
+
+    Each round, writer ``w`` creates a run and ticks it twice, then folds its journal into
+    the file; halfway through that rewrite (file lock held) the other writer ``o`` is told
+    to create a run, which must wait for the lock; then ``o`` ticks its run twice and folds.
+    """
     db = tmp_path / "runs.json"
-    (first,) = create_runs(db, 1)
-    command = [sys.executable, "-m", "tests.faults.driver", "commit", "--db", str(db), "--runs", "40"]
-    writers = [
-        subprocess.Popen(
-            command, cwd=ROOT, env=worker_env(tmp_path / "j"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    for writer in writers:
-        assert writer.stdout.readline() == "ready\n"
+    create_runs(db, 1)
+    expected = read_state(db)
+    writers = [Writer(db, tmp_path / "journal.log"), Writer(db, tmp_path / "journal.log")]
+    reads: list[State] = []  # every state read, in order
+    pauses = []  # (command, how many times the writer paused in a rewrite while doing it)
 
-    versions, counts, outputs = set(), [], {}
-    with selectors.DefaultSelector() as waiting:
+    def check() -> None:
+        """Read a few times: each read must see exactly the committed state ``expected``."""
+        for _ in range(3):
+            reads.append(read_state(db))
+            assert reads[-1] == expected
+
+    def finish(writer: Writer, command: str, paused: int = 0) -> str:
+        """The writer's answer to ``command``, reading (and letting it go on) whenever it pauses in a rewrite."""
+        while (answer := writer.answer()) == "rewriting":
+            paused += 1
+            check()  # the old file, whole, and the same committed state
+            writer.tell("go")
+        pauses.append((command, paused))
+        return answer
+
+    def do(writer: Writer, command: str) -> str:
+        writer.tell(command)
+        return finish(writer, command)
+
+    F, P, C = Status.FINISHED, Status.PENDING, Status.CREATED
+    try:
+        for number in range(ROUNDS):
+            w, o = writers[number % 2], writers[1 - number % 2]
+            uuid = do(w, "create").removeprefix("created ")
+            expected[uuid] = (C, (C, C, C, C))
+            check()
+            assert do(w, "tick") == "ticked"
+            expected[uuid] = (P, (P, C, C, C))  # FaultAdmit started, waits a tick
+            check()
+            assert do(w, "tick") == "ticked"
+            expected[uuid] = (P, (F, C, C, C))
+            check()
+            w.tell("fold")
+            assert w.answer() == "rewriting"  # w holds the file lock, halfway through the new file
+            check()
+            o.tell("create")  # o must wait for the lock: its run cannot be committed yet
+            check()
+            w.tell("go")
+            assert finish(w, "fold", paused=1) == "folded"
+            other = finish(o, "create").removeprefix("created ")
+            expected[other] = (C, (C, C, C, C))
+            check()
+            for after_tick in [(P, (P, C, C, C)), (P, (F, C, C, C))]:
+                assert do(o, "tick") == "ticked"
+                expected[other] = after_tick
+                check()
+            assert do(o, "fold") == "folded"
+            check()
         for writer in writers:
-            waiting.register(writer.stdout, selectors.EVENT_READ, writer)
-        while len(outputs) < len(writers):
-            for key, _ in waiting.select():
-                writer, line = key.data, key.fileobj.readline()
-                if not line.startswith("committed "):
-                    outputs[writer] = line + writer.stdout.read()
-                    waiting.unregister(key.fileobj)
-                    continue
-                parse_database(db.read_bytes(), str(db))  # the file alone: raises if ever partial
-                tables = read_committed(db)  # the file with its journal: raises on a corrupt line
-                count = len(tables["pipelines"])
-                steps = tables["pipeline_steps"].values()
-                versions.add((count, sum(step["status"] == Status.FINISHED for step in steps)))
-                counts.append(count)
-                writer.stdin.write("go\n")
-                writer.stdin.flush()
-    for writer in writers:
-        writer.wait(timeout=300)
+            writer.tell("exit")
+        outputs = [writer.proc.communicate(timeout=PATIENCE) for writer in writers]
+    finally:
+        for writer in writers:
+            writer.proc.kill()
+            writer.proc.wait()
 
-    assert [writer.returncode for writer in writers] == [0, 0], outputs
-    assert len(counts) == 80 and len(versions) >= 40
+    assert [writer.proc.returncode for writer in writers] == [0, 0], outputs
+    assert [out for out, _ in outputs] == [f"created {ROUNDS} runs\n"] * 2
+    assert [command for command, paused in pauses if paused] == ["fold"] * (2 * ROUNDS)  # each rewrote the file
+    checks = 8 * ROUNDS + sum(paused for _, paused in pauses)  # after each command, and halfway through rewrites
+    assert len(reads) == 3 * checks
+    versions = [state for number, state in enumerate(reads) if not number or state != reads[number - 1]]
+    assert len(versions) == 6 * ROUNDS  # every version each round made (2 runs created, ticked twice each)
+    counts = [len(state) for state in reads]
     assert counts == sorted(counts)  # never an older version after a newer one
-    created = sum(int(out.split()[1]) for out in outputs.values())
-    runs = read_runs(db)
-    assert len(runs) == 1 + created  # no writer lost another's run
-    for run in runs.values():
-        if run.uuid == first:
-            continue
-        assert [step.status for step in run.steps][:2] == [Status.FINISHED, Status.CREATED]
-        assert run.status == Status.PENDING
+    assert len(expected) == 1 + 2 * ROUNDS
+    assert read_state(db) == expected  # no writer lost another's run

@@ -8,9 +8,14 @@
     Like a notebook: ``run.start()`` on every pending run, round after round, until none
     is pending (no orchestrator, no batch: every unit of work is written at once).
 ``commit``
-    Create ``--runs`` runs and tick each twice, outside any batch, so every change is its
-    own file write; after each run print ``committed I`` and wait for a line on standard
-    input (the reader's go); at the end print ``created N runs``.
+    Print ``ready``, then do what the test says, one command a line on stdin, and answer
+    each on stdout once it is committed: ``create`` a run (``created <uuid>``), ``tick``
+    the run created last (``ticked``, one ``run.start()`` outside any batch), ``fold``
+    the journal into the file (one ``checkpoint()``; ``folded``), ``exit`` (``created
+    N runs``). The journal is folded only when told, and a rewrite of the file pauses
+    before each table's records (the file's first bytes are on their way): the worker
+    prints ``rewriting`` and waits for a ``go`` line, so that the test reads while the
+    new file is being written (and the file lock is held).
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ import argparse
 import sys
 import time
 
-from prorch_nb import Orchestrator, OrchestratorConfig, Status
+from prorch_nb import Metadata, Orchestrator, OrchestratorConfig, Status
 from prorch_nb.claims import DEFAULT_LEASE_SECONDS
 from prorch_nb.exceptions.exceptions import StoreFileError
 from prorch_nb.repositories import checkpoints
+from prorch_nb.repositories.table import IndexedTable
 from prorch_nb.store import Store
 from tests.faults.workload import FaultFlow, repository_for
 
@@ -64,17 +70,55 @@ def tick(db: str) -> None:
             FaultFlow(repository_class=repository_class, pipeline_uuid=record.uuid).start()
 
 
-def commit(db: str, runs: int) -> int:
-    """Create ``runs`` runs and tick each twice; after each, say ``committed`` and wait for a line on stdin."""
+def _answer(line: str) -> None:
+    print(line, flush=True)
+
+
+def _expect(word: str) -> None:
+    line = sys.stdin.readline().strip()
+    if line != word:
+        raise SystemExit(f"expected {word!r} on stdin, got {line!r}")
+
+
+def _pause_in_rewrites() -> list[bool]:
+    """Make rewrites of the file wait for ``go`` before each table's records (tables write only the file).
+
+    Returns a flag to clear to stop pausing (the fold at exit does not wait).
+    """
+    pausing = [True]
+    records_of = IndexedTable.json_chunks
+
+    def pausing_records(table: IndexedTable, *args, **kwargs):
+        if pausing[0]:  # asked for the records: the file's first bytes, up to the table's name, are written
+            _answer("rewriting")
+            _expect("go")
+        yield from records_of(table, *args, **kwargs)
+
+    IndexedTable.json_chunks = pausing_records
+    return pausing
+
+
+def commit(db: str) -> int:
+    """Create, tick and fold as the test says on stdin (see the module's docstring); returns the run count."""
     repository_class = repository_for(db)
-    print("ready", flush=True)
-    for number in range(runs):
-        run = FaultFlow(repository_class=repository_class)
-        run.start()
-        run.start()
-        print(f"committed {number}", flush=True)
-        sys.stdin.readline()
-    return runs
+    pipelines = repository_class(Metadata.PIPELINES_MODEL)  # its checkpoint() folds the whole file, once
+    pausing = _pause_in_rewrites()
+    _answer("ready")
+    runs: list[FaultFlow] = []
+    while (command := sys.stdin.readline().strip()) != "exit":
+        if command == "create":
+            runs.append(FaultFlow(repository_class=repository_class))
+            _answer(f"created {runs[-1].uuid}")
+        elif command == "tick":
+            runs[-1].start()
+            _answer("ticked")
+        elif command == "fold":
+            pipelines.checkpoint()
+            _answer("folded")
+        else:
+            raise SystemExit(f"unknown command {command!r}")
+    pausing[0] = False
+    return len(runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,17 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     ticks.add_argument("--db", required=True)
     write = commands.add_parser("commit")
     write.add_argument("--db", required=True)
-    write.add_argument("--runs", type=int, default=40)
     args = parser.parse_args(argv)
+    if args.command == "commit":
+        print(f"created {commit(args.db)} runs", flush=True)
+        return 0
     # Fold whenever the journal outgrows the file, however small: the files here are small,
     # and kills must land in rewrites too.
     checkpoints.MIN_JOURNAL_TO_FOLD = 0
     if args.command == "orchestrate":
         return 1 if orchestrate(args.db, lease_seconds=args.lease, deadline_seconds=args.deadline) else 0
-    if args.command == "tick":
-        tick(args.db)
-        return 0
-    print(f"created {commit(args.db, args.runs)} runs", flush=True)
+    tick(args.db)
     return 0
 
 
