@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from datetime import datetime
+from datetime import datetime, timezone
 
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.utils.clock import utc_at
@@ -33,7 +33,7 @@ _RUNNING: set[str] = set()
 
 def new_claimant() -> str:
     """An identifier for one tick of this process and thread, live until :func:`claim_ended`."""
-    claimant = f"{_this_host()}:{os.getpid()}:{os.urandom(4).hex()}"
+    claimant = f"{this_host()}:{os.getpid()}:{os.urandom(4).hex()}"
     _RUNNING.add(claimant)
     return claimant
 
@@ -50,20 +50,28 @@ def lease_end(now: datetime, seconds: float) -> str:
 
 def claim_is_live(step: StepData, now: datetime) -> bool:
     """Whether another tick is running this step's hooks at ``now`` (the store's clock)."""
-    if not step.claimed_by:
+    return held_at(step.claimed_by, step.claimed_until, now)
+
+
+def held_at(claimed_by: str | None, claimed_until: str | datetime | None, now: datetime) -> bool:
+    """Whether the claim ``claimed_by``, leased until ``claimed_until``, is live at ``now``."""
+    if not claimed_by:
         return False
-    if step.claimed_until and datetime.fromisoformat(step.claimed_until) <= now:
+    until = datetime.fromisoformat(claimed_until) if isinstance(claimed_until, str) else claimed_until
+    if until is not None and until.tzinfo is None:
+        until = until.replace(tzinfo=timezone.utc)  # a database column without zones keeps UTC
+    if until is not None and until <= now:
         return False
-    host, _, pid = step.claimed_by.rpartition(":")[0].rpartition(":")
-    if host != _this_host() or not pid.isdigit():
+    host, _, pid = claimed_by.rpartition(":")[0].rpartition(":")
+    if host != this_host() or not pid.isdigit():
         return True
     if int(pid) == os.getpid():
-        return step.claimed_by in _RUNNING
+        return claimed_by in _RUNNING
     return _process_alive(int(pid))
 
 
 @functools.cache
-def _this_host() -> str:
+def this_host() -> str:
     """Where a pid names one process: the host name, and the pid namespace where there is one.
 
     ``PRORCH_NB_HOST`` replaces it, for workers whose host names are not unique (and for

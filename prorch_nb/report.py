@@ -73,6 +73,8 @@ class TickReport:
 
     outcomes: list[TickOutcome] = field(default_factory=list)
     errors: list[TickError] = field(default_factory=list)
+    #: Uuids of pending runs this pass left to the other workers that hold them.
+    held: list[str] = field(default_factory=list)
 
     @property
     def advanced(self) -> list[TickOutcome]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from prorch_nb.claims import held_at, this_host
 from prorch_nb.dataclasses.conversion import record_to_dict
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
@@ -151,6 +152,24 @@ class Store:
     def pipelines_with_status(self, status: str) -> list[PipelineData]:
         """Pipelines with ``status``, oldest first (storage order where times are missing)."""
         return [self._pipeline_record(data) for data in self._with_status(status)]
+
+    def runs_to_tick(self, held: list[str]) -> Iterator[str]:
+        """The pending runs a pass ticks, oldest first; runs other workers hold go to ``held``.
+
+        A store shared by several workers (``next_pending``) is walked one run at a time,
+        passing over runs held elsewhere, so workers spread over the runs; for others, every
+        pending run is listed.
+        """
+        if not implements(type(self.pipelines), "next_pending"):
+            yield from self.pipeline_uuids_with_status(Status.PENDING)
+            return
+        host, now, after = this_host(), self.now(), None
+        while (found := self.pipelines.next_pending(after, host)) is not None:
+            after, claimed_by, until = found
+            if held_at(claimed_by, until, now):
+                held.append(after)  # another process of this host is running its step
+            else:
+                yield after
 
     def pipeline_uuids_with_status(self, status: str) -> list[str]:
         """Uuids of the pipelines with ``status``, oldest first; the records are not checked.

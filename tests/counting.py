@@ -35,4 +35,12 @@ def counting_repository():
             self._count("all")
             return super().all()
 
+        def tally(self):
+            self._count("tally")
+            return super().tally()
+
+        def newest(self, limit, status=None):
+            self._count("newest")
+            return super().newest(limit, status)
+
     return Counting

@@ -141,14 +141,15 @@ def test_dashboard_and_panel_show_the_good_runs_and_note_the_malformed_records_t
     assert not board.errors_view.value and [uuid for _, uuid in board.run_choice.options] == ["", "p-2", "p-1"]
     assert "4 runs, 1 pending" in board.header.value  # counted from the status index, malformed ones too
     note = html.unescape(board.header.value)
-    assert "skipped 3 malformed records in" in note  # those on the page it read, not the whole file
+    assert "skipped 4 malformed records in" in note  # those on the page it read, not the whole file
     assert "pipeline record (no uuid)" in note and "pipeline record (uuid 'p-noname')" in note
+    assert "pipeline record (uuid 'p-status')" in note  # the newest runs of the file, whatever their status
     assert "step record (uuid 's-nostatus')" in note
     assert board.runs_view.value.count("<tr>") == 3  # the header and the two good runs
     assert "malformed" not in panel.errors_view.value  # a panel reads its own run only
     assert panel.table.value.count("Quick") == 2
     assert "InvalidRecordError" in broken.errors_view.value and "s-nostatus" in broken.errors_view.value
     page, text = board.snapshot()
-    assert "skipped 3 malformed records" in page and "skipped 4 malformed records" in text
+    assert "skipped 4 malformed records" in page and "skipped 4 malformed records" in text
     for widget in (board, panel, broken):
         widget.close()

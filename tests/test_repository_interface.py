@@ -14,16 +14,20 @@ SQL_PROVIDED = {
     "all",
     "status_of",
     "search_uuids",
+    "tally",
+    "newest",
     "statuses_of",
     "claim_of",
     "renew_claim",
+    "next_pending",
     "lock_run",
     "now",
     "wait_for_change",
 }
 PROVIDED = {
-    "memory": {"unit_of_work", "all", "status_of", "search_uuids", "claim_of"},
-    "tinydb": set(OPTIONAL_METHODS) - {"statuses_of", "renew_claim", "lock_run", "now", "wait_for_change"},
+    "memory": {"unit_of_work", "all", "status_of", "search_uuids", "tally", "newest", "claim_of"},
+    "tinydb": set(OPTIONAL_METHODS)
+    - {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", "wait_for_change"},
     "seed_example": set(),
     "sqlite": SQL_PROVIDED,
     "postgres": SQL_PROVIDED,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
@@ -42,7 +43,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Thirteen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Sixteen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -58,6 +59,9 @@ class IRepository:
       it), returning whether it changed anything; the default does nothing.
     * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
       does nothing.
+    * ``tally()`` and ``newest(limit, status)``: what a dashboard shows on each refresh,
+      the number of runs per name and status and the newest page of runs, without reading
+      every record; the defaults read every record.
     * ``statuses_of(uuids)``: several records' statuses at once (a run's steps at each
       tick); the default asks ``status_of`` for each.
     * ``claim_of(uuid)``: the stored claim of a step, read before a hook's change of its
@@ -65,6 +69,8 @@ class IRepository:
       default uses ``get``.
     * ``renew_claim(uuid, claimant, until)``: extend a claim while its hook runs; the
       default uses ``get`` and ``update``.
+    * ``next_pending(after, host)``: the next run a worker sharing the store should tick,
+      passing over runs other workers hold (see :meth:`IRepository.next_pending`).
     * ``lock_run(uuid)``: inside a unit, hold a run for it or say another worker's unit
       holds it (``SELECT ... FOR UPDATE SKIP LOCKED``); the default holds it.
     * ``wait_for_change(timeout)``: a worker's sleep between rounds, cut short by a change
@@ -126,6 +132,16 @@ class IRepository:
     def checkpoint_soon(self) -> None:
         """Bring the store's own file up to date shortly; nothing to do unless a store overrides it."""
 
+    def tally(self) -> dict[tuple[Any, Any], int]:
+        """How many records there are of each ``(name, status)``; the default reads every record."""
+        return dict(Counter((record.get("name"), record.get("status")) for record in repository_method(self, "all")()))
+
+    def newest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+        """The ``limit`` newest records (of ``status`` only, if given), newest first; the default reads them all."""
+        found = self.search(["status", status]) or [] if status else repository_method(self, "all")()
+        found.sort(key=lambda record: record.get("created_at") if isinstance(record.get("created_at"), str) else "")
+        return found[::-1][:limit]
+
     def statuses_of(self, uuids: list[str]) -> list[str | None]:
         """The stored statuses of the records with these uuids, in order (``None`` for a missing one)."""
         status_of = repository_method(self, "status_of")
@@ -156,6 +172,20 @@ class IRepository:
         time.sleep(timeout)
         return False
 
+    def next_pending(self, after: str | None, host: str) -> tuple[str, str | None, Any] | None:
+        """The oldest pending run after the run ``after`` that no other host's live claim holds.
+
+        For a store that several workers share: each worker walks the pending runs with it,
+        so workers spread over different runs instead of finding each other's claims. A run
+        another worker is beginning right now is passed over too. Returns the run's uuid
+        and, if its open step is claimed by ``host``, that claim and its lease (the caller
+        tells a live local process from a dead one); ``None`` when there is no more. The
+        default walks ``search_uuids`` and knows no claims.
+        """
+        uuids = repository_method(self, "search_uuids")(["status", Status.PENDING])
+        start = uuids.index(after) + 1 if after in uuids else 0
+        return (uuids[start], None, None) if start < len(uuids) else None
+
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit of work: hold the run ``uuid`` for it, or ``False`` if another worker's unit holds it.
 
@@ -178,11 +208,14 @@ OPTIONAL_METHODS = (
     "all",
     "status_of",
     "search_uuids",
+    "tally",
+    "newest",
     "statuses_of",
     "claim_of",
     "renew_claim",
     "checkpoint",
     "checkpoint_soon",
+    "next_pending",
     "lock_run",
     "now",
     "wait_for_change",

@@ -53,11 +53,12 @@ class Orchestrator(RichDisplay):
         store = Store(self._repository_class)
         report = TickReport()
         with store.batch():
-            pending = store.pipeline_uuids_with_status(Status.PENDING)
-            for uuid in pending:
+            for uuid in store.runs_to_tick(report.held):
                 self._tick(uuid, store, report)
-        if not pending:
-            store.checkpoint(quietly=True)  # idle: the file alone is brought up to date
+        if not report.outcomes and not report.errors:
+            report.held = store.pipeline_uuids_with_status(Status.PENDING)  # all, if any: others hold them
+            if not report.held:
+                store.checkpoint(quietly=True)  # idle: the file alone is brought up to date
         return report
 
     def run_until_done(
@@ -93,7 +94,7 @@ class Orchestrator(RichDisplay):
                 run.stopped_because = StopReason.REQUESTED
                 return run
             report = self.execute_pipelines()
-            if not report.outcomes and not report.errors:
+            if not report.outcomes and not report.errors and not report.held:
                 run.stopped_because = StopReason.NOTHING_PENDING
                 return run
             run.ticks.append(report)

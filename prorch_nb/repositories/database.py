@@ -99,6 +99,14 @@ class Database(Checkpoints):
         with self._lock:
             return self._current(table).status_of(uuid)
 
+    def tally(self, table: str) -> dict[tuple[Any, Any], int]:
+        with self._lock:
+            return self._current(table).tally()
+
+    def newest(self, table: str, limit: int, status: str | None) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._current(table).newest(limit, status)
+
     def claim_of(self, table: str, uuid: str) -> Any:
         with self._lock:
             return self._current(table).claim_of(uuid)

@@ -41,6 +41,14 @@ class InMemoryRepository(RichDisplay, IRepository):
         with self._lock:
             return self._table.status_of(uuid)
 
+    def tally(self) -> dict[tuple[Any, Any], int]:
+        with self._lock:
+            return self._table.tally()
+
+    def newest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._table.newest(limit, status)
+
     def claim_of(self, uuid: str) -> Any:
         with self._lock:
             return self._table.claim_of(uuid)

@@ -26,10 +26,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
 from prorch_nb.repositories.sql_schema import create_or_check, define
-from prorch_nb.repositories.sql_unit import SQLUnit, UnitState
-from prorch_nb.utils.constants import Status
+from prorch_nb.repositories.sql_unit import Seen, SQLUnit, UnitState
+from prorch_nb.utils.constants import Metadata, Status
 
 T = TypeVar("T")
+PIPELINE, STEP = Metadata.PIPELINES_MODEL, Metadata.STEP_MODEL
 
 #: Record fields that have a column of their own (all tables / steps only).
 COLUMNS = ("uuid", "name", "status", "created_at")
@@ -166,46 +167,70 @@ class SQLDatabase:
     # Records ------------------------------------------------------------------------
 
     def get(self, model: str, uuid: str) -> dict[str, Any] | None:
-        table = self.tables.by_model[model]
-        row = self.read(
-            lambda c: c.execute(sa.select(table.c.record, table.c.version).where(table.c.uuid == uuid)).first()
-        )
-        if row is None:
-            return None
-        self.state.read(model, uuid, row.version)
-        return dict(row.record)
+        state = self.state
+        if state.depth and uuid in state.locked and model == PIPELINE:
+            record = state.locked[uuid]  # read with its row's lock by lock_run: it cannot have changed
+        else:
+            table = self.tables.by_model[model]
+            row = self.read(
+                lambda c: c.execute(sa.select(table.c.record, table.c.version).where(table.c.uuid == uuid)).first()
+            )
+            if row is None:
+                return None
+            record = row.record
+            state.saw(model, uuid, row.version, record.get("status"), record.get("claimed_by"))
+        return dict(record)
 
     def status_of(self, model: str, uuid: str) -> Any:
+        seen = self._seen(model, uuid)
+        return None if seen is None else seen.status
+
+    def tally(self, model: str) -> dict[tuple[Any, Any], int]:
+        """Records per (name, status), counted by the database."""
         table = self.tables.by_model[model]
-        row = self.read(
-            lambda c: c.execute(sa.select(table.c.status, table.c.version).where(table.c.uuid == uuid)).first()
-        )
-        if row is None:
-            return None
-        self.state.read(model, uuid, row.version)
-        return row.status
+        query = sa.select(table.c.name, table.c.status, sa.func.count()).group_by(table.c.name, table.c.status)
+        return {(name, status): count for name, status, count in self.read(lambda c: c.execute(query).all())}
+
+    def newest(self, model: str, limit: int, status: str | None) -> list[dict[str, Any]]:
+        """The ``limit`` records created last (of ``status``), newest first."""
+        table = self.tables.by_model[model]
+        query = sa.select(table.c.record).order_by(table.c.seq.desc()).limit(limit)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        return [dict(record) for record in self.read(lambda c: c.scalars(query).all())]
 
     def statuses_of(self, model: str, uuids: list[str]) -> list[Any]:
-        """Several records' statuses in one query, in the order of ``uuids`` (their versions remembered)."""
+        """Several records' statuses in one query, in the order of ``uuids`` (each one seen by the unit)."""
         table = self.tables.by_model[model]
-        query = sa.select(table.c.uuid, table.c.status, table.c.version).where(table.c.uuid.in_(uuids))
+        query = sa.select(table.c.uuid, *self._seen_columns(table)).where(table.c.uuid.in_(uuids))
         found = {row.uuid: row for row in self.read(lambda c: c.execute(query).all())}
         for row in found.values():
-            self.state.read(model, row.uuid, row.version)
+            self.state.saw(model, row.uuid, *row[1:])
         return [found[uuid].status if uuid in found else None for uuid in uuids]
 
     def claim_of(self, model: str, uuid: str) -> Any:
-        """The record's ``claimed_by`` (a step's claim), and the version it was read at."""
+        """The record's ``claimed_by`` (a step's claim)."""
+        seen = self._seen(model, uuid)
+        return None if seen is None else seen.claimed_by
+
+    def _seen(self, model: str, uuid: str) -> Seen | None:
+        """What the unit has seen of a record, read now if it has not (``None``: no such record)."""
+        seen = self.state.seen_of(model, uuid)
+        if seen is not None:
+            return seen
         table = self.tables.by_model[model]
-        if "claimed_by" not in table.c:
-            record = self.get(model, uuid)
-            return record.get("claimed_by") if record else None
-        claim = sa.select(table.c.claimed_by, table.c.version).where(table.c.uuid == uuid)
-        row = self.read(lambda c: c.execute(claim).first())
+        query = sa.select(*self._seen_columns(table)).where(table.c.uuid == uuid)
+        row = self.read(lambda c: c.execute(query).first())
         if row is None:
             return None
-        self.state.read(model, uuid, row.version)
-        return row.claimed_by
+        seen = Seen(row.version, row.status, row.claimed_by if "claimed_by" in row._fields else None)
+        self.state.saw(model, uuid, *seen)
+        return seen
+
+    @staticmethod
+    def _seen_columns(table: sa.Table) -> list[sa.Column]:
+        claimed = [table.c.claimed_by] if "claimed_by" in table.c else []
+        return [table.c.version, table.c.status, *claimed]
 
     def search(self, model: str, field: str, value: Any) -> list[dict[str, Any]]:
         table = self.tables.by_model[model]
@@ -236,13 +261,14 @@ class SQLDatabase:
             values["seq"] = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).scalar_subquery()
         with self.connection(writing=True) as connection:
             seq = connection.execute(table.insert().values(values).returning(table.c.seq)).scalar_one()
-        self.state.wrote(model, data["uuid"], 1)
+        self.state.wrote(model, data["uuid"], 1, data)
         return int(seq)
 
     def update(self, model: str, uuid: str, data: dict[str, Any]) -> None:
         """Merge ``data`` into the record ``uuid``: compare-and-set on the version this unit read."""
         table = self.tables.by_model[model]
-        expected = self.state.version_read(model, uuid)
+        seen = self.state.seen_of(model, uuid)
+        expected = seen.version if seen is not None else None
         with self.connection(writing=True) as connection:
             if self.dialect == "postgresql":
                 merged: Any = table.c.record.op("||")(sa.literal(data, type_=JSONB()))
@@ -270,11 +296,11 @@ class SQLDatabase:
                 f"{self.where}: {table.name} record {uuid} was changed by someone else since it was read; "
                 "this change was not saved"
             )
-        self.state.wrote(model, uuid, version)
+        self.state.wrote(model, uuid, version, data)
 
     def renew_claim(self, uuid: str, claimant: str, until: str) -> bool:
         """Extend a step's claim if ``claimant`` holds it; the version stays (its worker's writes go on)."""
-        table = self.tables.by_model["STEP"]
+        table = self.tables.by_model[STEP]
         if self.dialect == "postgresql":
             path = sa.literal(["claimed_until"], type_=ARRAY(sa.Text()))
             record = sa.func.jsonb_set(table.c.record, path, sa.func.to_jsonb(sa.cast(sa.literal(until), sa.Text())))
@@ -288,14 +314,41 @@ class SQLDatabase:
         with self.connection(writing=True) as connection:
             return connection.execute(renewed).rowcount == 1
 
+    def next_pending(self, after: str | None, host: str) -> tuple[str, Any, Any] | None:
+        """The oldest pending run after ``after`` no other host's live claim holds (see ``IRepository``).
+
+        On PostgreSQL, runs whose row another worker's unit has locked are passed over too
+        (``SKIP LOCKED``); the row is not kept locked: the tick locks it again.
+        """
+        runs, steps = self.tables.by_model[PIPELINE], self.tables.by_model[STEP]
+        open_claimed = sa.and_(
+            steps.c.pipeline_uuid == runs.c.uuid, steps.c.status.in_(Status.OPEN), steps.c.claimed_by.is_not(None)
+        )
+        here = steps.c.claimed_by.startswith(f"{host}:", autoescape=True)
+        claim_here = sa.select(steps.c.claimed_by).where(open_claimed, here).limit(1).scalar_subquery()
+        lease_here = sa.select(steps.c.lease_until).where(open_claimed, here).limit(1).scalar_subquery()
+        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.status == Status.PENDING)
+        if after is not None:
+            query = query.where(runs.c.seq > sa.select(runs.c.seq).where(runs.c.uuid == after).scalar_subquery())
+        if self.dialect == "postgresql":  # another host's claim can only run out, in the database's time
+            held_elsewhere = sa.exists().where(open_claimed, ~here, steps.c.lease_until > sa.func.now())
+            query = query.where(~held_elsewhere).with_for_update(of=runs, skip_locked=True)
+        row = self.read(lambda c: c.execute(query.order_by(runs.c.seq).limit(1)).first())
+        return None if row is None else (row[0], row[1], row[2])
+
     def lock_run(self, uuid: str) -> bool:
         """Lock a run's row for this unit unless another unit holds it (``False``: busy, skip it)."""
         if self.dialect != "postgresql":
             return True  # SQLite's unit holds the only write lock already
-        table = self.tables.by_model["PIPELINE"]
-        locked = sa.select(table.c.uuid).where(table.c.uuid == uuid).with_for_update(skip_locked=True)
+        table = self.tables.by_model[PIPELINE]
+        record = sa.select(table.c.record, table.c.version, sa.func.now().label("now")).where(table.c.uuid == uuid)
+        locked = record.with_for_update(skip_locked=True)
         with self.connection() as connection:
-            if connection.execute(locked).first() is not None:
+            row = connection.execute(locked).first()
+            if row is not None:  # the tick reads the record and the time next: no more queries for them
+                state = self.state
+                state.locked[uuid], state.now = row.record, row.now
+                state.saw(PIPELINE, uuid, row.version, row.record.get("status"))
                 return True
             return connection.execute(sa.select(table.c.uuid).where(table.c.uuid == uuid)).first() is None
 

@@ -63,6 +63,12 @@ class SQLRepository(RichDisplay, IRepository):
     def status_of(self, uuid: str) -> Any:
         return self._database.status_of(self.model, uuid)
 
+    def tally(self) -> dict[tuple[Any, Any], int]:
+        return self._database.tally(self.model)
+
+    def newest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+        return self._database.newest(self.model, limit, status)
+
     def statuses_of(self, uuids: list[str]) -> list[Any]:
         return self._database.statuses_of(self.model, uuids)
 
@@ -93,6 +99,10 @@ class SQLRepository(RichDisplay, IRepository):
     def renew_claim(self, uuid: str, claimant: str, until: str) -> bool:
         """Extend a step's claim if ``claimant`` still holds it, without counting as a change (no new version)."""
         return self._database.renew_claim(uuid, claimant, until)
+
+    def next_pending(self, after: str | None, host: str) -> tuple[str, Any, Any] | None:
+        """The next run a worker should tick, passing over runs other workers hold (see ``IRepository``)."""
+        return self._database.next_pending(after, host)
 
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit: lock the run ``uuid`` for it, or ``False`` if another worker's unit holds it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -11,33 +11,49 @@ if TYPE_CHECKING:
     from prorch_nb.repositories.sql_database import SQLDatabase
 
 
-class UnitState:
-    """This thread's open unit: its connection and transaction, and the versions of what it read."""
+class Seen(NamedTuple):
+    """A record as the open unit last read or wrote it: what later reads and writes of it need."""
 
-    __slots__ = ("connection", "depth", "now", "transaction", "versions", "written")
+    version: int
+    status: Any
+    claimed_by: Any
+
+
+class UnitState:
+    """This thread's open unit: its connection and transaction, and what it has seen of records.
+
+    A write compares with the version the unit saw (compare-and-set), so the unit's own
+    reads of a record's status or claim are answered from what it saw: if the record
+    changed since, the write is refused anyway.
+    """
+
+    __slots__ = ("connection", "depth", "locked", "now", "seen", "transaction", "written")
 
     def __init__(self) -> None:
         self.connection: sa.Connection | None = None
         self.transaction: sa.RootTransaction | None = None
         self.depth = 0
-        #: (model, uuid) -> the record's version as last read or written in this unit
-        self.versions: dict[tuple[str, str], int] = {}
+        self.seen: dict[tuple[str, str], Seen] = {}  #: (model, uuid) -> as last read or written in this unit
+        self.locked: dict[str, dict[str, Any]] = {}  #: run uuid -> its record, read with its row's lock
         self.written = False
         self.now: datetime | None = None  #: the database's time when the transaction began, once asked
 
-    def read(self, model: str, uuid: str, version: int) -> None:
-        """Remember a version read inside the unit (a later write compares with it)."""
+    def saw(self, model: str, uuid: str, version: int, status: Any, claimed_by: Any = None) -> None:
+        """Remember a record read inside the unit (a later write compares with its version)."""
         if self.depth:
-            self.versions[model, uuid] = version
+            self.seen[model, uuid] = Seen(version, status, claimed_by)
 
-    def version_read(self, model: str, uuid: str) -> int | None:
-        """The version this unit last saw of the record, if it read it."""
-        return self.versions.get((model, uuid)) if self.depth else None
+    def seen_of(self, model: str, uuid: str) -> Seen | None:
+        """What this unit last saw of the record, if it saw it."""
+        return self.seen.get((model, uuid)) if self.depth else None
 
-    def wrote(self, model: str, uuid: str, version: int) -> None:
-        """Remember a record this unit wrote, at its new version."""
+    def wrote(self, model: str, uuid: str, version: int, data: dict[str, Any]) -> None:
+        """Remember a record this unit wrote (``data``: the fields written), at its new version."""
         if self.depth:
-            self.versions[model, uuid] = version
+            before = self.seen.get((model, uuid))
+            status = data.get("status", before.status if before else None)
+            claimed_by = data.get("claimed_by", before.claimed_by if before else None)
+            self.seen[model, uuid] = Seen(version, status, claimed_by)
             self.written = True
 
 

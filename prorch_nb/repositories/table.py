@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +59,7 @@ class IndexedTable:
         self._indexes: tuple[dict[Any, dict[str, None]], ...] = tuple({} for _ in INDEXED_FIELDS)
         self._facts: dict[str, tuple[Any, ...]] = {}  #: doc id -> the row's facts
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}  # one shared tuple of keys per layout
+        self._tally: Counter[tuple[Any, Any]] = Counter()  #: (name, status) -> rows
         self._next_id = 1
         for doc_id, row in (rows or {}).items():
             self.replace(str(doc_id), row)
@@ -76,6 +78,24 @@ class IndexedTable:
         """The ``claimed_by`` field of the record ``uuid`` (``None`` if absent), from its facts."""
         doc_id = self._by_uuid.get(uuid)
         return None if doc_id is None else self._facts[doc_id][CLAIM]
+
+    def tally(self) -> dict[tuple[Any, Any], int]:
+        """How many rows there are of each ``(name, status)`` (kept up to date as rows change)."""
+        return {
+            (None if name is _ABSENT else name, None if status is _ABSENT else status): count
+            for (name, status), count in self._tally.items()
+            if count
+        }
+
+    def newest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+        """The ``limit`` rows inserted last (of ``status`` only, if given), newest first; only those are parsed."""
+        facts, found = self._facts, []
+        for doc_id in reversed(self.rows):
+            if len(found) == limit:
+                break
+            if status is None or facts[doc_id][STATUS] == status:
+                found.append(self.rows[doc_id])
+        return _parse_many(found)
 
     def insert(self, data: dict[str, Any]) -> str:
         """Store ``data`` under a new document id, which is returned."""
@@ -204,6 +224,9 @@ class IndexedTable:
             self._by_uuid[uuid] = doc_id
         if indexed == old_indexed:
             return
+        self._tally[indexed[_NAME], indexed[_STATUS_AT]] += 1
+        if before is not None:
+            self._tally[old_indexed[_NAME], old_indexed[_STATUS_AT]] -= 1
         for index, new, old in zip(self._indexes, indexed, old_indexed, strict=True):
             if new is not old and new != old:
                 if old is not _ABSENT:
@@ -216,6 +239,7 @@ class IndexedTable:
         del self.rows[doc_id]
         facts = self._facts.pop(doc_id)
         self._forget_uuid(facts[UUID], doc_id)
+        self._tally[facts[FIRST_INDEXED + _NAME], facts[STATUS]] -= 1
         for index, old in zip(self._indexes, facts[FIRST_INDEXED:], strict=True):
             if old is not _ABSENT:
                 index[old].pop(doc_id, None)
@@ -227,6 +251,8 @@ class IndexedTable:
 
 #: Stands for an indexed field a row does not have.
 _ABSENT = object()
+#: Where a row's name and status sit among its indexed values.
+_NAME, _STATUS_AT = INDEXED_FIELDS.index("name"), INDEXED_FIELDS.index("status")
 #: The indexed values of a row that is not there yet.
 _NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
 

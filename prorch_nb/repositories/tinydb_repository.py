@@ -49,6 +49,12 @@ class TinyDBRepository(RichDisplay, IRepository):
     def status_of(self, uuid: str) -> Any:
         return self._database.status_of(self._name, uuid)
 
+    def tally(self) -> dict[tuple[Any, Any], int]:
+        return self._database.tally(self._name)
+
+    def newest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+        return self._database.newest(self._name, limit, status)
+
     def claim_of(self, uuid: str) -> Any:
         return self._database.claim_of(self._name, uuid)
 
