@@ -163,13 +163,15 @@ class Store:
         if not implements(type(self.pipelines), "next_pending"):
             yield from self.pipeline_uuids_with_status(Status.PENDING)
             return
-        host, now, after = this_host(), self.now(), None
+        host, now, after, walked = this_host(), self.now(), None, set()
         while (found := self.pipelines.next_pending(after, host)) is not None:
             after, claimed_by, until = found
+            walked.add(after)
             if held_at(claimed_by, until, now):
                 held.append(after)  # another process of this host is running its step
             else:
                 yield after
+        held.extend(uuid for uuid in self.pipeline_uuids_with_status(Status.PENDING) if uuid not in walked)
 
     def pipeline_uuids_with_status(self, status: str) -> list[str]:
         """Uuids of the pipelines with ``status``, oldest first; the records are not checked.

@@ -165,3 +165,28 @@ def test_a_worker_sleeping_on_postgresql_wakes_when_a_run_is_created(postgres):
     Simple(repository_class=postgres)
     waiter.join(timeout=300)
     assert woken == [True]
+
+
+def test_a_pass_passes_over_runs_other_hosts_hold_and_takes_over_dead_local_claims(postgres):
+    from prorch_nb.claims import this_host
+    from prorch_nb.report import StopReason
+    from tests.pipelines import Approval
+
+    held, dead, free = (Approval(repository_class=postgres) for _ in range(3))
+    for run in (held, dead, free):
+        run.start()  # its first step finished: the waiting step is next
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid of no live process
+    lease = "2999-01-01T00:00:00.000000+00:00"
+    store = Store(postgres)
+    for run, claimant in ((held, "far-away/pidns1:7:beef"), (dead, f"{this_host()}:{gone.pid}:dead")):
+        with store.unit_of_work():
+            store.steps.update(run.step_records()[1].uuid, {"claimed_by": claimant, "claimed_until": lease})
+
+    report = Orchestrator(OrchestratorConfig(repository_class=postgres)).execute_pipelines()
+
+    assert {o.pipeline_uuid for o in report.outcomes} == {dead.uuid, free.uuid}  # the dead claim is taken over
+    assert report.held == [held.uuid]  # its worker is alive elsewhere, as far as anyone can tell
+    assert Orchestrator(OrchestratorConfig(repository_class=postgres)).run_until_done().stopped_because in (
+        StopReason.WAITING,
+    )

@@ -55,10 +55,8 @@ class Orchestrator(RichDisplay):
         with store.batch():
             for uuid in store.runs_to_tick(report.held):
                 self._tick(uuid, store, report)
-        if not report.outcomes and not report.errors:
-            report.held = store.pipeline_uuids_with_status(Status.PENDING)  # all, if any: others hold them
-            if not report.held:
-                store.checkpoint(quietly=True)  # idle: the file alone is brought up to date
+        if not report.outcomes and not report.errors and not report.held:
+            store.checkpoint(quietly=True)  # idle: the file alone is brought up to date
         return report
 
     def run_until_done(
