@@ -1,23 +1,28 @@
-"""Time the frame functions on an in-memory repository of 10,000 pipelines x 3 steps.
+"""Time the frame functions on a repository of 10,000 pipelines x 3 steps.
 
-Run from the repository root: ``python -m benchmarks.bench_frames [pipelines]``. Prints
-the best of 3 runs of each function and checks pipelines_frame + steps_frame against the
-1 s target.
+Run from the repository root: ``python -m benchmarks.bench_frames [--pipelines N] [--store
+memory|postgresql|sqlite]`` (PostgreSQL from ``PRORCH_NB_TEST_POSTGRES``, on tables of its
+own, dropped at the end). Prints the best of 3 runs of each function and checks
+pipelines_frame + steps_frame against the 1 s target.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from prorch_nb import InMemoryRepository, Metadata, Status
+from prorch_nb import InMemoryRepository, Metadata, SQLRepository, Status
 from prorch_nb.notebook import frames
+from prorch_nb.store import Store
 
 STEPS = ("Extract", "Transform", "Load")
 TARGET_SECONDS = 1.0
+POSTGRES_URL = os.environ.get("PRORCH_NB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 #: Each pipeline's status and its steps' statuses, cycled over the pipelines.
@@ -40,8 +45,13 @@ def history(status: str, t0: float) -> list[dict[str, str]]:
     return [{"status": entry, "at": at(t0 + i), "by": "engine"} for i, entry in enumerate(lived)]
 
 
-def fill(repository_class: type[InMemoryRepository], count: int) -> None:
-    """Save ``count`` pipeline records and three step records each, shaped like the engine's."""
+def fill(repository_class: type, count: int) -> None:
+    """Save ``count`` pipeline records and three step records each, shaped like the engine's (one unit)."""
+    with Store(repository_class).unit_of_work():
+        _fill(repository_class, count)
+
+
+def _fill(repository_class: type, count: int) -> None:
     pipelines = repository_class(Metadata.PIPELINES_MODEL)
     steps = repository_class(Metadata.STEP_MODEL)
     for n in range(count):
@@ -94,11 +104,33 @@ def best_of_3(function: Callable[[], object]) -> float:
     return min(times)
 
 
-def main(count: int = 10_000) -> None:
-    repository_class = InMemoryRepository.fresh()
+def repository(store: str, folder: str) -> type:
+    """A repository class on fresh storage of the kind ``store``."""
+    if store == "memory":
+        return InMemoryRepository.fresh()
+    url = f"sqlite:///{folder}/frames.db" if store == "sqlite" else POSTGRES_URL
+    return SQLRepository.at(url, prefix=f"frames{uuid.uuid4().hex[:8]}_")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_frames", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pipelines", type=int, default=10_000)
+    parser.add_argument("--store", choices=["memory", "postgresql", "sqlite"], default="memory")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="prorch-bench-frames-") as folder:
+        repository_class = repository(args.store, folder)
+        try:
+            measure(repository_class, args.pipelines, args.store)
+        finally:
+            if args.store != "memory":
+                repository_class(Metadata.PIPELINES_MODEL).database.drop()
+
+
+def measure(repository_class: type, count: int, store: str) -> None:
+    """Fill the repository, time each frame function, print the table."""
     began = time.perf_counter()
     fill(repository_class, count)
-    print(f"filled {count} pipelines x {len(STEPS)} steps in {time.perf_counter() - began:.2f} s\n")
+    print(f"{store}: filled {count} pipelines x {len(STEPS)} steps in {time.perf_counter() - began:.2f} s\n")
     timings = {
         "pipelines_frame": best_of_3(lambda: frames.pipelines_frame(repository_class)),
         "steps_frame": best_of_3(lambda: frames.steps_frame(repository_class)),
@@ -119,4 +151,4 @@ def main(count: int = 10_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    main()
