@@ -11,15 +11,18 @@ Where things are (imports point down this list: the engine never imports the vie
 ============================  ==============================================================
 ``notebook/``                 views: Graphviz diagrams, pandas frames, ipywidgets panels
 ``display.py``                the Jupyter shim of engine objects (views imported when shown)
-``cli/``                      ``prorch-nb``: demo, status, run (the worker), checkpoint
+``cli/``                      ``prorch-nb``: demo, status, run (the worker), checkpoint, copy
 ``repositories/``             stores: TinyDB file (journal, checkpoints), in-memory, SQL
 ``orchestrator/``             :class:`Orchestrator`: passes over the pending runs
 ``pipeline/``, ``step/``      :class:`Pipeline` (a run per instance, its tick), :class:`Step`
 ``mixins/``, ``decorators/``  the seed's hook mixins and registration decorators
 ``lifecycle.py``              the one write path for status changes (history, listeners)
 ``store.py``                  the engine's gateway to a repository class: typed records
-``claims.py``                 which worker runs a step's hooks, and until when
+``claims.py``, ``leases.py``  which worker runs a step's hooks, until when; renewing leases
 ``registry.py``, ``runs.py``  registered names; loading and checkpointing stored runs
+``copying.py``                copying runs from one repository to another
+``reprs.py``                  the text of runs and pipeline classes in a terminal
+``record_checks.py``          records views and the CLI cannot show, found and described
 ``report.py``                 what ticks, passes and runs did (and why a run stopped)
 ``styles.py``                 the status palette shared by every view
 ``interfaces/``               :class:`IRepository`, and which optional methods a store has
@@ -44,8 +47,8 @@ unit of work
     step's end); hooks never run inside one.
 claim
     A worker's mark on a step whose hooks it runs (``claimed_by``, ``claimed_until``),
-    so no other worker runs them meanwhile; it lapses when its lease ends or its
-    process dies.
+    so no other worker runs them meanwhile; it lapses when its lease ends (renewed while
+    the hook runs) or its process dies. A worker whose claim lapsed cannot write the step.
 journal
     The TinyDB store's append-only file beside the database: one line per unit of work
     committed since the file was last rewritten.
