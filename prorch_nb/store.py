@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,15 @@ class Store:
         self._open_units: contextlib.AbstractContextManager | None = None
         self._depth = 0
         self._unit = _StoreUnit(self)
+        self._methods: dict[tuple[int, str], Callable[..., Any]] = {}
+
+    def _method(self, table: IRepository, name: str) -> Callable[..., Any]:
+        """``table``'s optional method ``name`` (or the interface's default), found once per store."""
+        key = (id(table), name)
+        found = self._methods.get(key)
+        if found is None:
+            found = self._methods[key] = repository_method(table, name)
+        return found
 
     def unit_of_work(self) -> _StoreUnit:
         """Make changes to both tables atomic, for repositories that support it.
@@ -78,23 +87,23 @@ class Store:
 
     def claim_of(self, step: StepData) -> str | None:
         """The stored claim of ``step`` (``None`` if it has none)."""
-        return repository_method(self.steps, "claim_of")(step.uuid)
+        return self._method(self.steps, "claim_of")(step.uuid)
 
     def renew_claim(self, step_uuid: str, claimant: str, until: str) -> bool:
         """Inside a unit: extend ``claimant``'s claim of a step to ``until`` if it still holds it."""
-        return repository_method(self.steps, "renew_claim")(step_uuid, claimant, until)
+        return self._method(self.steps, "renew_claim")(step_uuid, claimant, until)
 
     def wait_for_change(self, timeout: float) -> bool:
         """Sleep until something changes in the store (a database's NOTIFY) or ``timeout`` passes."""
-        return repository_method(self.pipelines, "wait_for_change")(timeout)
+        return self._method(self.pipelines, "wait_for_change")(timeout)
 
     def now(self) -> datetime:
         """The store's clock (the database's, for a shared one): what claims' leases are measured in."""
-        return repository_method(self.steps, "now")()
+        return self._method(self.steps, "now")()
 
     def lock_run(self, uuid: str) -> bool:
         """Inside a unit: hold the run ``uuid`` for it, or ``False`` if another worker's unit holds it."""
-        return repository_method(self.pipelines, "lock_run")(uuid)
+        return self._method(self.pipelines, "lock_run")(uuid)
 
     def checkpoint_soon(self) -> None:
         """Ask a journalled repository to bring its file up to date shortly, in the background."""
@@ -113,7 +122,7 @@ class Store:
 
     def status_of(self, record: PipelineData | StepData) -> str | None:
         """The stored status of ``record`` (``None`` if it is not stored yet)."""
-        return repository_method(self._table(record), "status_of")(record.uuid)
+        return self._method(self._table(record), "status_of")(record.uuid)
 
     def steps_of(self, pipeline_uuid: str) -> list[StepData]:
         """The steps of a pipeline in order (by position; storage order for old records)."""
@@ -133,7 +142,7 @@ class Store:
         statuses from an index (``status_of``); every step record of the run otherwise.
         """
         if pipeline.step_uuids and self._statuses_indexed:
-            statuses = repository_method(self.steps, "statuses_of")(pipeline.step_uuids)
+            statuses = self._method(self.steps, "statuses_of")(pipeline.step_uuids)
             if None not in statuses:
                 open_at = next((at for at, status in enumerate(statuses) if status in Status.OPEN), None)
                 return statuses, None if open_at is None else self._listed_step(pipeline, open_at)

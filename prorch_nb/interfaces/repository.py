@@ -222,8 +222,12 @@ OPTIONAL_METHODS = (
 )
 
 
+@functools.cache
 def implements(repository_class: type, method: str) -> bool:
-    """Whether ``repository_class`` has ``method`` of its own: :class:`IRepository`'s stand-in does not count."""
+    """Whether ``repository_class`` has ``method`` of its own: :class:`IRepository`'s stand-in does not count.
+
+    Asked for every call of an optional method, so the answer is kept per class.
+    """
     found = getattr(repository_class, method, None)
     return callable(found) and found is not getattr(IRepository, method, None)
 

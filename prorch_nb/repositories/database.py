@@ -51,6 +51,7 @@ class Database(Checkpoints):
 
     _open: ClassVar[dict[str, Database]] = {}
     _open_lock: ClassVar[threading.Lock] = threading.Lock()
+    _resolved: ClassVar[dict[str, str]] = {}  #: a path as given -> the real path (links resolved once)
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -79,7 +80,8 @@ class Database(Checkpoints):
         """
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(map(repr, DURABILITIES))}, not {durability!r}")
-        key = os.path.realpath(os.fspath(path))
+        given = os.fspath(path)
+        key = cls._resolved.get(given) or cls._resolved.setdefault(given, os.path.realpath(given))
         with cls._open_lock:
             if key not in cls._open:
                 cls._open[key] = cls(key)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
@@ -128,7 +129,7 @@ class Journal:
         is the one at the path and its end is known. A failed write is undone (or left as
         a torn line, which no reader applies) and raised as :class:`StoreFileError`.
         """
-        line = "[" + ",".join([f"[{_quote(t)},{_quote(u)},{_quote(b)},{r}]" for t, u, b, r in entries]) + "]\n"
+        line = "[" + ",".join([f"[{_quote(t)},{_quote(u)},{_digest_json(b)},{r}]" for t, u, b, r in entries]) + "]\n"
         descriptor = self._descriptor()
         if self.position and self.extends != generation:
             raise StoreFileError(
@@ -232,10 +233,14 @@ def _entry(item: Any) -> Entry:
     return table, uuid, base, row
 
 
-def _quote(text: str | None) -> str:
-    """A JSON string (or null) for table names, uuids and digests."""
-    if text is None:
-        return "null"
-    if text.isascii() and text.replace("-", "").replace("_", "").isalnum():
-        return f'"{text}"'
-    return json.dumps(text)
+def _quote(text: str) -> str:
+    """A JSON string for a table name or a uuid (plain ones, the usual, without the encoder)."""
+    return f'"{text}"' if _PLAIN(text) else json.dumps(text)
+
+
+def _digest_json(digest: str | None) -> str:
+    """A base digest (hexadecimal) or null, as JSON."""
+    return "null" if digest is None else f'"{digest}"'
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+").fullmatch

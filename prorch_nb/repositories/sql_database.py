@@ -74,6 +74,7 @@ class SQLDatabase:
 
     def drop(self) -> None:
         """Drop this prefix's tables (and forget them in this process): for tests and tear-downs."""
+        self._close_listener()
         with self.translated_errors():
             self.tables.metadata.drop_all(self.engine)
         with self._open_lock:
