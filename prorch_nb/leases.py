@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from prorch_nb.claims import lease_end
-from prorch_nb.exceptions.exceptions import ProrchError, StoreWarning
+from prorch_nb.exceptions.exceptions import StoreWarning
 
 
 @dataclass(order=True)
@@ -46,7 +46,7 @@ class LeaseKeeper:
             self._held[claimant] = held
             earliest = self._queue[0].due if self._queue else None
             heapq.heappush(self._queue, held)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="prorch_nb lease keeper", daemon=True)
                 self._thread.start()
             elif earliest is None or held.due < earliest:
@@ -76,7 +76,7 @@ class LeaseKeeper:
 
 
 def _renew(held: _Held) -> bool:
-    """Extend the claim if it is still this tick's; whether it was."""
+    """Extend the claim if it is still this tick's; whether it was (or may still be)."""
     from prorch_nb.store import Store  # the engine's gateway, imported at first use: it imports the claims
 
     try:
@@ -84,7 +84,7 @@ def _renew(held: _Held) -> bool:
         with store.unit_of_work():
             until = lease_end(store.now(), held.lease_seconds)
             return store.renew_claim(held.step_uuid, held.claimant, until)
-    except (ProrchError, OSError) as exc:  # the store is down for a moment: try again at the next third
+    except Exception as exc:  # the keeper must outlive any failure of a store: it tries again later
         warnings.warn(StoreWarning(f"could not renew the claim {held.claimant}: {exc}"), stacklevel=1)
         return True
 

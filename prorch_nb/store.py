@@ -42,6 +42,9 @@ class Store:
         self._statuses_indexed = implements(type(self.steps), "status_of")
         self._uuids_listed = implements(type(self.pipelines), "search_uuids")
         self._unit_tables = tuple(table for table in tables if implements(type(table), "unit_of_work"))
+        #: Whether claims may be renewed from another thread while a hook runs: only through
+        #: atomic units of work (or a renewal of the store's own), never racing the tick's writes.
+        self.renews_claims = any(implements(type(self.steps), name) for name in ("unit_of_work", "renew_claim"))
         self._batch_tables = tuple(table for table in tables if implements(type(table), "batch"))
         self._open_units: contextlib.AbstractContextManager | None = None
         self._depth = 0

@@ -150,3 +150,18 @@ def test_a_pipeline_with_an_unnamed_step_class_is_refused_at_creation_as_in_pror
     with pytest.raises(StepNameNotDefinedException, match=r"step class .*Unnamed has no name"):
         WithUnnamed(repository_class=repository_class)
     assert Store(repository_class).all_pipelines() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "what"), [("a\x00b", "a NUL character"), ("\udcff", "a lone surrogate")], ids=["nul", "surrogate"]
+)
+def test_text_not_every_store_keeps_fails_the_step_naming_the_key(repository_class, text, what):
+    NOT_JSON["text"] = (lambda step: step.metadata.update(note=text), "")
+    run = NotJSONRun(repository_class=repository_class, context={"case": "text"})
+    try:
+        with pytest.raises(StepHookError, match=re.escape(f"metadata['note'] holds {what}")):
+            run.start()
+    finally:
+        del NOT_JSON["text"]
+    step = Store(repository_class).steps_of(run.uuid)[0]
+    assert step.status == Status.FAILED and step.claimed_by is None

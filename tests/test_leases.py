@@ -79,3 +79,42 @@ def test_a_worker_whose_claim_was_taken_over_cannot_write_its_step(repository):
     step = store.step(step_uuid)
     assert (step.status, step.claimed_by) == (Status.PENDING, "another-host:1:0badc0de")  # its finish() was refused
     assert outcome[0].conflict and not outcome[0].error
+
+
+def test_the_keeper_outlives_a_renewal_that_raises_and_renews_the_next_claims(tmp_path):
+    from prorch_nb.leases import LeaseKeeper
+
+    class Flaky(TinyDBRepository.at(tmp_path / "runs.json")):
+        failures = 1
+
+        def renew_claim(self, uuid, claimant, until):
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise RuntimeError("the pool is exhausted")
+            return super().renew_claim(uuid, claimant, until)
+
+    GATE.clear()
+    keeper, run = LeaseKeeper(), LongHook(repository_class=Flaky)
+    store = Store(Flaky)
+    ticking = threading.Thread(target=lambda: run.start(lease_seconds=3600))
+    ticking.start()
+    try:
+        step = wait_for(lambda: next((s for s in store.steps_of(run.uuid) if s.claimed_by), None))
+        with pytest.warns(Warning, match="could not renew the claim .*: the pool is exhausted"):
+            keeper.hold(step.claimed_by, step.uuid, Flaky, 0.3)  # renewed every 0.1 s: the first raises
+            wait_for(lambda: Flaky.failures == 0)
+        first = step.claimed_until
+        wait_for(lambda: store.step(step.uuid).claimed_until != first)  # renewed all the same, later
+        assert keeper._thread.is_alive()
+        keeper.release(step.claimed_by)
+    finally:
+        GATE.set()
+        ticking.join(timeout=300)
+
+
+def test_claims_are_not_renewed_through_a_repository_without_units_of_work(tmp_path, monkeypatch):
+    from tests.seed_repository import SeedTinyDBRepository
+
+    monkeypatch.chdir(tmp_path)
+    assert Store(SeedTinyDBRepository).renews_claims is False  # renewing would race the tick's writes
+    assert Store(TinyDBRepository.at(tmp_path / "runs.json")).renews_claims is True

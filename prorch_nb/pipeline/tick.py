@@ -196,7 +196,7 @@ def run_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick
     try:
         with store.unit_of_work():
             tick = begin_tick(target, store, lease_seconds)
-        if tick.claimant is not None and tick.step is not None:
+        if tick.claimant is not None and tick.step is not None and store.renews_claims:
             KEEPER.hold(tick.claimant, tick.step.uuid, store.repository_class, lease_seconds)
         run_hooks(tick)
         if tick.step is not None and (tick.conflict or not _settled(tick)):

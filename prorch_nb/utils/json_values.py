@@ -14,11 +14,16 @@ prorch_nb.exceptions.exceptions.NotJSONError: metadata['at'] is a tuple, not JSO
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from prorch_nb.exceptions.exceptions import NotJSONError
 
-_SCALARS = (str, int, bool, type(None))
+_SCALARS = (int, bool, type(None))
+#: Characters not every store keeps in a string: NUL (PostgreSQL's JSON refuses it) and
+#: lone surrogates (not Unicode: no UTF-8 file or database holds them). Refused everywhere,
+#: so that runs copy from one store to another.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]").search
 _HINTS = {"tuple": " (use a list)", "set": " (use a sorted list)", "frozenset": " (use a sorted list)"}
 
 
@@ -29,6 +34,9 @@ def check_json(value: Any, where: str) -> None:
     """
     kind = type(value)
     if kind in _SCALARS:
+        return
+    if kind is str:
+        _check_text(value, where)
         return
     if kind is float:
         if not math.isfinite(value):
@@ -41,6 +49,7 @@ def check_json(value: Any, where: str) -> None:
                     f"{where} has the key {key!r} ({type(key).__name__}); JSON keys are strings, "
                     "and converting it could merge two keys"
                 )
+            _check_text(key, f"{where} key {key!r}")
             check_json(item, f"{where}[{key!r}]")
         return
     if kind is list:
@@ -49,3 +58,10 @@ def check_json(value: Any, where: str) -> None:
         return
     name = kind.__name__
     raise NotJSONError(f"{where} is a{'n' if name[0] in 'aeiou' else ''} {name}, not JSON{_HINTS.get(name, '')}")
+
+
+def _check_text(text: str, where: str) -> None:
+    found = _UNSTORABLE(text)
+    if found is not None:
+        what = "a NUL character (PostgreSQL refuses it)" if found.group() == "\x00" else "a lone surrogate"
+        raise NotJSONError(f"{where} holds {what} at index {found.start()}: not text every store keeps")
