@@ -72,13 +72,16 @@ def held_at(claimed_by: str | None, claimed_until: str | datetime | None, now: d
 
 @functools.cache
 def this_host() -> str:
-    """Where a pid names one process: the host name, and the pid namespace where there is one.
+    """Where a pid names one process: the host name, this boot of the machine and the pid namespace.
 
-    ``PRORCH_NB_HOST`` replaces it, for workers whose host names are not unique (and for
-    tests that play several hosts on one machine).
+    The boot id tells apart machines that share a host name (cloned virtual machines all
+    called ``localhost``), the namespace containers on one machine. ``PRORCH_NB_HOST``
+    replaces the host name (and tests play several hosts on one machine with it).
     """
     name = os.environ.get(HOST_ENV) or socket.gethostname()
     try:
+        with open("/proc/sys/kernel/random/boot_id") as boot:
+            name += f"/boot{boot.read().strip().replace('-', '')[:12]}"
         return f"{name}/pidns{os.stat('/proc/self/ns/pid').st_ino}"
     except OSError:  # no /proc: one pid space per host
         return name

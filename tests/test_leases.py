@@ -118,3 +118,12 @@ def test_claims_are_not_renewed_through_a_repository_without_units_of_work(tmp_p
     monkeypatch.chdir(tmp_path)
     assert Store(SeedTinyDBRepository).renews_claims is False  # renewing would race the tick's writes
     assert Store(TinyDBRepository.at(tmp_path / "runs.json")).renews_claims is True
+
+
+def test_a_claim_names_this_boot_of_the_machine_so_cloned_hosts_differ():
+    from pathlib import Path
+
+    from prorch_nb.claims import new_claimant
+
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:12]
+    assert f"/boot{boot}/pidns" in new_claimant()

@@ -1,5 +1,6 @@
 """The TinyDB store fails loudly and writes only what it should: disk full, permissions, links, readers."""
 
+import contextlib
 import fcntl
 import json
 import os
@@ -212,3 +213,15 @@ def test_durability_commit_syncs_every_unit_and_process_does_not(db, monkeypatch
 def test_an_unknown_durability_is_refused_naming_the_choices(db):
     with pytest.raises(ValueError, match="durability must be one of 'process', 'commit', not 'always'"):
         TinyDBRepository.at(db, durability="always")
+
+
+def test_a_folded_journal_is_let_go_so_its_space_is_freed(db):
+    runs = TinyDBRepository.at(db)
+    Simple(repository_class=runs).start()
+    checkpoint(runs)
+
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the descriptor listdir itself used is gone already
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+    assert not [path for path in held if path.startswith(str(sidecar(db, ".journal")))]

@@ -55,4 +55,5 @@ def demo(db: Database, terminal: Terminal) -> None:
         )
         rows.append([*plain(number, item.name or ""), terminal.mark(item.status), *times])
     print("\n".join(terminal.table(rows, indent="  ")))
-    print(f"\nSee it again with: prorch-nb status --db {db}")
+    prefix = f" --prefix {db.prefix}" if db.prefix else ""
+    print(f"\nSee it again with: prorch-nb status --db {db}{prefix}")

@@ -232,9 +232,10 @@ class Database(Checkpoints):
             self._rewrite()  # no file yet, or one prorch_nb never wrote: this unit writes it whole
             return
         entries = self._merger.entries(self._undo)
+        unit_from = self.journal.position
         self.journal.append(entries, self._file.generation)
         if self.durability == "commit":
-            self.journal.sync()
+            self.journal.sync(unit_from)
         self._merger.committed(entries)
         self._undo = {}  # committed: a failed fold below must not undo it in memory
         self._committed = True

@@ -152,16 +152,26 @@ class Journal:
             raise StoreFileError(f"{self.path}: cannot be written: {exc.strerror or exc}") from exc
         self.position += len(data)
 
-    def sync(self) -> None:
-        """Make what was appended durable (power loss included)."""
-        if self._open is not None:
+    def sync(self, unit_from: int) -> None:
+        """Make what was appended durable (power loss included).
+
+        If it cannot be, the unit appended from byte ``unit_from`` is taken back (the journal
+        cut there, or left for the next reader to read again) and :class:`StoreFileError` raised.
+        """
+        if self._open is None:
+            return
+        try:
+            os.fdatasync(self._open[1])
+            if self._created:
+                fsync_folder(os.path.dirname(self.path))
+                self._created = False
+        except OSError as exc:
             try:
-                os.fdatasync(self._open[1])
-                if self._created:
-                    fsync_folder(os.path.dirname(self.path))
-                    self._created = False
-            except OSError as exc:
-                raise StoreFileError(f"{self.path}: cannot be synced to disk: {exc.strerror or exc}") from exc
+                os.ftruncate(self._open[1], unit_from)
+                self.position = unit_from
+            except OSError:
+                self.forget()  # the unit stays: this process reads the journal again, as it is on disk
+            raise StoreFileError(f"{self.path}: cannot be synced to disk: {exc.strerror or exc}") from exc
 
     def forget(self) -> None:
         """Forget what was read: the next :meth:`read_new` reads the whole journal."""
@@ -170,6 +180,7 @@ class Journal:
     def remove(self) -> None:
         """Remove the journal (its units are in the file now); the next commit starts a new one."""
         remove_quietly(self.path)
+        self._close()
         self.forget()
 
     def set_aside(self) -> str:
@@ -182,8 +193,15 @@ class Journal:
             pass  # someone else set it aside first
         except OSError as exc:
             raise StoreFileError(f"{self.path}: cannot be set aside: {exc.strerror or exc}") from exc
+        self._close()
         self.forget()
         return aside
+
+    def _close(self) -> None:
+        """Let go of the journal this process appended to (a removed file's space is freed)."""
+        if self._open is not None:
+            os.close(self._open[1])
+            self._open = None
 
     def _descriptor(self) -> int:
         """The journal open for appending: kept open while it is the same file."""

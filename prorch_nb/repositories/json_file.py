@@ -13,10 +13,11 @@ import glob
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.exceptions.exceptions import StoreFileError, StoreWarning
 from prorch_nb.repositories.files import create_unique, fsync_folder, remove_quietly
 
 #: What tells two versions of a file apart cheaply: inode, size, modification time.
@@ -82,12 +83,17 @@ def write_file(path: str, chunks: Iterable[str], unchanged: Callable[[], bool] |
             remove_quietly(temporary)
             return None
         os.replace(temporary, path)
-        fsync_folder(os.path.dirname(path))
     except BaseException as exc:
         remove_quietly(temporary)
         if isinstance(exc, OSError):
             raise StoreFileError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
         raise
+    try:
+        fsync_folder(os.path.dirname(path))
+    except OSError as exc:  # the new file is in place: only a power cut could undo the rename now
+        warnings.warn(
+            StoreWarning(f"{path}: rewritten, but its folder could not be synced: {exc.strerror or exc}"), stacklevel=3
+        )
     return FileContent((found.st_ino, found.st_size, found.st_mtime_ns), digest.hexdigest())
 
 
