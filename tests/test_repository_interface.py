@@ -12,6 +12,7 @@ from tests.pipelines import Simple
 SQL_PROVIDED = {
     "unit_of_work",
     "all",
+    "columns",
     "status_of",
     "search_uuids",
     "tally",
@@ -25,7 +26,7 @@ SQL_PROVIDED = {
     "wait_for_change",
 }
 PROVIDED = {
-    "memory": {"unit_of_work", "all", "status_of", "search_uuids", "tally", "newest", "claim_of"},
+    "memory": {"unit_of_work", "all", "columns", "status_of", "search_uuids", "tally", "newest", "claim_of"},
     "tinydb": set(OPTIONAL_METHODS)
     - {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", "wait_for_change"},
     "seed_example": set(),

@@ -39,3 +39,19 @@ def test_a_large_table_leaves_the_garbage_collector_nothing_to_track_per_row():
     gc.collect()
 
     assert len(gc.get_objects()) - tracked < 1_000  # one object per row would be 10,000
+
+
+def test_columns_come_from_the_facts_and_a_value_indexed_by_its_repr_from_its_row():
+    table = IndexedTable()
+    table.insert(row(0))
+    table.insert({"uuid": "u1", "name": ["a", "list"], "status": {"not": "a status"}})  # and no pipeline_uuid
+    table.insert(row(2, created_at="2026-01-01T00:00:00+00:00"))
+
+    assert table.columns(["uuid", "name", "status", "pipeline_uuid"]) == [
+        ["u0", "u1", "u2"],
+        ["Step", ["a", "list"], "Step"],
+        ["created", {"not": "a status"}, "created"],
+        ["p0", None, "p0"],
+    ]
+    assert table.columns(["created_at"]) == [[None, None, "2026-01-01T00:00:00+00:00"]]
+    assert table.search_uuids("name", ["a", "list"]) == ["u1"]  # still found by its value

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
@@ -43,13 +44,16 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Sixteen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Seventeen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
     * ``batch()``: a context manager around many units of work (an orchestrator pass);
       a store may tidy up (or write) once at its end. The default does nothing.
     * ``all()``: every record, used by views; the default searches each status.
+    * ``columns(fields)``: some fields of every record, one list per field, for the
+      frames: what a store can answer without parsing every record (its indexes, its
+      table's columns); the default reads every record.
     * ``status_of(uuid)``: the stored status of a record (``None`` if there is none),
       read before each write to refuse changing an ended record; the default uses ``get``.
     * ``search_uuids(filter)``: the uuids of the records ``search(filter)`` finds, in
@@ -124,6 +128,13 @@ class IRepository:
     def all(self) -> list[dict[str, Any]]:
         """Every record of this table, in storage order within each status."""
         return [record for status in Status.ALL for record in (self.search(["status", status]) or [])]
+
+    def columns(self, fields: Sequence[str]) -> list[list[Any]]:
+        """The values of ``fields`` of every record, one list per field, records in the order of ``all()``.
+
+        ``None`` where a record lacks a field. The default reads every record.
+        """
+        return columns_of(repository_method(self, "all")(), fields)
 
     def checkpoint(self, keep: Keep = None) -> bool:
         """Bring the store's own file up to date; nothing to do unless a store overrides it."""
@@ -206,6 +217,7 @@ OPTIONAL_METHODS = (
     "unit_of_work",
     "batch",
     "all",
+    "columns",
     "status_of",
     "search_uuids",
     "tally",
@@ -237,3 +249,11 @@ def repository_method(table: Any, method: str) -> Callable[..., Any]:
     if implements(type(table), method):
         return getattr(table, method)
     return functools.partial(getattr(IRepository, method), table)
+
+
+def columns_of(records: Sequence[Any], fields: Sequence[str]) -> list[list[Any]]:
+    """The values of ``fields`` of each of ``records``, a list per field (``None`` where one lacks it or is no dict)."""
+    try:  # in C when every record is a dict
+        return [list(map(dict.get, records, itertools.repeat(field))) for field in fields]
+    except TypeError:  # a mapping that is not a dict, or no mapping at all
+        return [[record.get(field) if isinstance(record, Mapping) else None for record in records] for field in fields]

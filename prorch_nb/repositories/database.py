@@ -29,6 +29,7 @@ import atexit
 import fcntl
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from prorch_nb.exceptions.exceptions import InvalidRecordError
@@ -124,6 +125,10 @@ class Database(Checkpoints):
     def all(self, table: str) -> list[dict[str, Any]]:
         with self._lock:
             return self._current(table).all()
+
+    def columns(self, table: str, fields: Sequence[str]) -> list[list[Any]]:
+        with self._lock:
+            return self._current(table).columns(fields)
 
     def tables(self) -> dict[str, IndexedTable]:
         """Every table, caught up (the caller must not change them)."""

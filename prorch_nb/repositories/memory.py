@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -74,6 +75,10 @@ class InMemoryRepository(RichDisplay, IRepository):
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
             return self._table.all()
+
+    def columns(self, fields: Sequence[str]) -> list[list[Any]]:
+        with self._lock:
+            return self._table.columns(fields)
 
     def unit_of_work(self) -> AbstractContextManager[bool]:
         """Hold the storage's lock, so other threads see the group of changes at once."""

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
@@ -26,6 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
+from prorch_nb.interfaces.repository import columns_of
+from prorch_nb.repositories.sql_columns import ColumnsQuery
 from prorch_nb.repositories.sql_schema import create_or_check, define
 from prorch_nb.repositories.sql_unit import Seen, SQLUnit, UnitState
 from prorch_nb.utils.constants import Metadata, Status
@@ -258,6 +260,15 @@ class SQLDatabase:
         )
         texts = self.read(lambda c: c.scalars(sa.select(text).order_by(table.c.seq)).all())
         return json.loads("[" + ",".join(texts) + "]")
+
+    def columns(self, model: str, fields: Sequence[str]) -> list[list[Any]]:
+        """Some fields of every record, in order of creation: in one query (:mod:`.sql_columns`), else from ``all``."""
+        if ColumnsQuery.can_read(fields):
+            query = ColumnsQuery(self.tables.by_model[model], self.dialect, fields)
+            found = query.decoded(self.read(lambda c: c.execute(query.select).all()))
+            if found is not None:
+                return found
+        return columns_of(self.all(model), fields)
 
     def insert(self, model: str, data: dict[str, Any]) -> int:
         """Store a new record; its ``seq`` (order of creation)."""

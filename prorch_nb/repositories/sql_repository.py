@@ -9,6 +9,7 @@ module needs neither; using it without them raises an error saying what to insta
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,6 +92,9 @@ class SQLRepository(RichDisplay, IRepository):
 
     def all(self) -> list[dict[str, Any]]:
         return self._database.all(self.model)
+
+    def columns(self, fields: Sequence[str]) -> list[list[Any]]:
+        return self._database.columns(self.model, fields)
 
     def unit_of_work(self) -> AbstractContextManager[None]:
         """One transaction for the changes inside (the same object for both tables)."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from prorch_nb.interfaces.repository import columns_of
 
 #: Fields with an index: what the engine searches by.
 INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
@@ -130,6 +132,25 @@ class IndexedTable:
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""
         return _parse_many(self.rows.values())
+
+    def columns(self, fields: Sequence[str]) -> list[list[Any]]:
+        """The values of ``fields`` of every record, one list per field, in document order.
+
+        When every field is among the rows' facts (uuid, claim, indexed fields) no row is
+        parsed, but those whose value is indexed by its repr (a list, a dict).
+        """
+        places = [_FACT_AT.get(field) for field in fields]
+        if None in places:
+            return columns_of(self.all(), fields)
+        texts = list(self.rows.values())
+        facts = list(map(self._facts.__getitem__, self.rows))
+        columns = []
+        for field, place in zip(fields, places, strict=True):
+            values = [fact[place] for fact in facts]
+            if not {object, _Repr}.isdisjoint(map(type, values)):  # _ABSENT, or a value indexed by its repr
+                values = [_fact_value(value, field, text) for value, text in zip(values, texts, strict=True)]
+            columns.append(values)
+        return columns
 
     def as_dicts(self) -> dict[str, dict[str, Any]]:
         """Every record by document id, as TinyDB's layout has them."""
@@ -255,6 +276,21 @@ _ABSENT = object()
 _NAME, _STATUS_AT = INDEXED_FIELDS.index("name"), INDEXED_FIELDS.index("status")
 #: The indexed values of a row that is not there yet.
 _NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
+#: Where each field a row's facts hold sits in them.
+_FACT_AT = {"uuid": UUID, "claimed_by": CLAIM, **{name: FIRST_INDEXED + n for n, name in enumerate(INDEXED_FIELDS)}}
+
+
+class _Repr(str):
+    """The repr of an indexed value that is not a JSON scalar (a list, a dict), which indexes it."""
+
+    __slots__ = ()
+
+
+def _fact_value(value: Any, field: str, text: str) -> Any:
+    """The field's value in a row, from its fact ``value`` (the row's ``text`` is parsed only when needed)."""
+    if value is _ABSENT:
+        return None
+    return _parse(text).get(field) if type(value) is _Repr else value
 
 
 def _parse(text: str) -> Any:
@@ -269,7 +305,7 @@ def _key(value: Any) -> Any:
     """A hashable stand-in for a field value (lists and dicts are indexed by their repr)."""
     if type(value) is str or value is _ABSENT or isinstance(value, (int, float, bool, type(None))):
         return value
-    return repr(value)
+    return _Repr(repr(value))
 
 
 def _document_order(doc_id: str) -> tuple[int, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -74,6 +75,9 @@ class TinyDBRepository(RichDisplay, IRepository):
 
     def all(self) -> list[dict[str, Any]]:
         return self._database.all(self._name)
+
+    def columns(self, fields: Sequence[str]) -> list[list[Any]]:
+        return self._database.columns(self._name, fields)
 
     def unit_of_work(self) -> AbstractContextManager[None]:
         """Make the changes inside atomic: one write of the file, under its lock."""
