@@ -35,6 +35,10 @@ def counting_repository():
             self._count("all")
             return super().all()
 
+        def columns(self, fields):
+            self._count(f"columns {' '.join(fields)}")
+            return super().columns(fields)
+
         def tally(self):
             self._count("tally")
             return super().tally()

@@ -1,5 +1,6 @@
 """Repository state as typed DataFrames, on every repository and on a prorch 1.0.1 database."""
 
+import gc
 import json
 import os
 import re
@@ -26,8 +27,10 @@ from prorch_nb.notebook.frames import (
     summary,
     timeline,
 )
+from prorch_nb.notebook.reading import Reading
 from prorch_nb.store import Store
 from prorch_nb.styles import STYLES
+from tests.counting import counting_repository
 from tests.pipelines import Approval, Broken, Refused, Simple
 from tests.seed_repository import SeedTinyDBRepository
 
@@ -376,6 +379,55 @@ def good_step(uuid="s-1", **fields):
 def test_a_malformed_record_is_left_out_with_a_warning_naming_it(pipelines, steps, make_frame, message):
     with pytest.warns(MalformedRecordWarning, match=message):
         make_frame(memory_with(pipelines, steps))
+
+
+def test_a_number_where_a_string_belongs_is_reported_on_every_repository(repository_class):
+    odd = good_step("s-odd", name=7, position=1)  # a database's text column holds '7'
+    for model, record in [
+        (Metadata.PIPELINES_MODEL, good_pipeline()),
+        *((Metadata.STEP_MODEL, s) for s in (good_step(), odd)),
+    ]:
+        repository_class(model).save(record)
+    reported = r"step record #2 \(uuid 's-odd'\): 'name' must be a string, got 7$"
+    with pytest.warns(MalformedRecordWarning, match=reported):
+        assert pipelines_frame(repository_class)["steps"].tolist() == [1]
+    with pytest.warns(MalformedRecordWarning, match=reported):
+        assert steps_frame(repository_class)["uuid"].tolist() == ["s-1"]
+
+
+def test_each_frame_reads_each_table_once_and_only_the_fields_it_needs():
+    repository_class = counting_repository()
+    make_runs(repository_class)
+    repository_class.reads.clear()
+    pipelines_frame(repository_class)
+    assert repository_class.reads == {
+        "pipelines.columns uuid name status created_at metadata updated_at history": 1,
+        "steps.columns uuid pipeline_uuid name status": 1,  # the step counts: no history, no times
+    }
+    repository_class.reads.clear()
+    steps_frame(repository_class)
+    assert repository_class.reads == {
+        "steps.columns uuid pipeline_uuid name status position created_at updated_at history error": 1,
+        "pipelines.columns uuid name status created_at": 1,  # their order
+    }
+
+
+def test_the_garbage_collector_is_paused_while_a_frame_is_built_and_restored_after():
+    enabled = []
+
+    def make(reading):
+        enabled.append(gc.isenabled())
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        Reading(Store(InMemoryRepository.fresh())).build(make)
+    assert enabled == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        steps_frame(InMemoryRepository.fresh())
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
 
 
 def test_steps_of_a_missing_pipeline_come_last_without_pipeline_columns():

@@ -1,7 +1,7 @@
-"""Typed pandas columns from the raw record dicts of one table, checked on the way in.
+"""Typed pandas columns from the raw fields of one table's records, checked on the way in.
 
-Every frame is built here from the dicts a repository returns, a column at a time,
-never through per-row record objects. Reading a column the frames cannot represent raises
+Every frame is built here from the fields a repository returns (a list per field), a
+column at a time, never through per-row record objects. Reading a column the frames cannot represent raises
 :class:`MalformedRows`, describing every record with that problem (for the reader to
 leave them out and build the frame again).
 """
@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from prorch_nb.interfaces.repository import implements
+from prorch_nb.interfaces.repository import columns_of, implements
 from prorch_nb.record_checks import MalformedRecord, all_records, invalid
 from prorch_nb.utils.constants import Status
 
@@ -63,24 +63,33 @@ class MalformedRows(Exception):
 
 
 class RawRecords:
-    """The raw records of one table (``kind`` is ``"pipeline"`` or ``"step"``).
+    """Some fields of the records of one table (``kind`` is ``"pipeline"`` or ``"step"``), a list per field.
 
-    ``numbers`` are the records' places in the table as read, from 1 (default: their
-    places in ``records``), used to name them.
+    ``columns`` maps each field read, ``uuid`` among them, to its values (``None`` where a
+    record lacks it). ``numbers`` are the records' places in the table as read, from 1
+    (default: their places in the columns), used to name them.
     """
 
-    def __init__(self, kind: str, records: Sequence[Any], numbers: Sequence[int] | None = None) -> None:
+    def __init__(self, kind: str, columns: dict[str, list[Any]], numbers: Sequence[int] | None = None) -> None:
         self.kind = kind
-        self.records = list(records)
+        self.columns = columns
         self.numbers = list(numbers) if numbers is not None else None
-        self._check(self.records, _is_mapping, "a record must be a dict", fast=(dict,))
+
+    @classmethod
+    def of_records(
+        cls, kind: str, records: Sequence[Any], fields: Sequence[str], numbers: Sequence[int] | None = None
+    ) -> RawRecords:
+        """The ``fields`` of raw ``records``, each of which must be a dict."""
+        raw = cls(kind, dict(zip(fields, columns_of(records, fields), strict=True)), numbers)
+        raw._check(records, _is_mapping, "a record must be a dict", fast=(dict,))
+        return raw
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.columns["uuid"])
 
     def values(self, field: str) -> list[Any]:
         """The raw values of ``field`` (``None`` where a record lacks it)."""
-        return [record.get(field) for record in self.records]
+        return self.columns[field]
 
     def identity(self) -> dict[str, pd.Series]:
         """What every frame needs of a record: ``uuid`` (unique), ``pipeline_uuid`` (steps), ``name``, ``status``.
@@ -106,8 +115,13 @@ class RawRecords:
     def statuses(self) -> pd.Series:
         """``status`` as the ordered status categorical; a missing or unknown status raises."""
         values = self.values("status")
-        self._check(values, _is_status, f"'status' must be one of {', '.join(Status.ALL)}")
-        return pd.Series(values, dtype=STATUS)
+        problem = f"'status' must be one of {', '.join(Status.ALL)}"
+        self._check(values, _is_status, problem, fast=(str,))  # an unknown string is found by its code
+        codes = _status_codes(values)
+        unknown = np.flatnonzero(codes < 0)
+        if len(unknown):
+            self._raise([(row, invalid(problem, values[row])) for row in unknown])
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=STATUS))
 
     def integers(self, field: str) -> pd.Series:
         """``field`` as a nullable ``Int64`` column (``<NA>`` where a record lacks it)."""
@@ -117,7 +131,7 @@ class RawRecords:
 
     def timestamps(self, field: str) -> pd.Series:
         """``field`` (ISO-8601 strings) as UTC timestamps; NaT where a record lacks it."""
-        return self._parse_times(self.values(field), None, repr(field))
+        return pd.Series(self._parse_times(self.values(field), None, repr(field)), dtype=TIMESTAMP)
 
     def dicts(self, field: str) -> list[dict[str, Any]]:
         """``field`` of every record as a dict (``{}`` where it is missing)."""
@@ -135,22 +149,19 @@ class RawRecords:
         rows = np.repeat(np.arange(len(histories)), [len(history) for history in histories])
         entries = list(itertools.chain.from_iterable(histories))
         self._check(entries, _is_mapping, "'history' entries must be dicts", rows, fast=(dict,))
-        history = pd.DataFrame(
-            {
-                "row": rows,
-                "status": [entry.get("status") for entry in entries],
-                "at": self._parse_times([entry.get("at") for entry in entries], rows, "history 'at'"),
-                "by": [entry.get("by") for entry in entries],
-            }
-        )
-        started = _first(history, history["status"] == Status.PENDING, len(self))
-        ended = _first(history, history["status"].isin(list(Status.ENDED)), len(self))
+        at_values, statuses = columns_of(entries, ("at", "status"))
+        at = self._parse_times(at_values, rows, "history 'at'").as_unit("us").asi8
+        codes = _status_codes(statuses)
+        started = _first(rows, codes == _PENDING, len(self))
+        ended = _first(rows, np.isin(codes, _ENDED), len(self))
+        started_at, ended_at = _at(at, started), _at(at, ended)
+        by = [entries[entry].get("by") if entry >= 0 else None for entry in ended.tolist()]
         return pd.DataFrame(
             {
-                "started_at": started["at"].astype(TIMESTAMP),
-                "ended_at": ended["at"].astype(TIMESTAMP),
-                "duration": (ended["at"] - started["at"]).astype(DURATION),
-                "by": ended["by"].astype(STRING),
+                "started_at": _utc(started_at),
+                "ended_at": _utc(ended_at),
+                "duration": (ended_at - started_at).astype(DURATION),
+                "by": pd.Series(by, dtype=object).astype(STRING),
             }
         )
 
@@ -168,12 +179,12 @@ class RawRecords:
                 ]
             )
 
-    def _parse_times(self, values: list[Any], rows: np.ndarray | None, what: str) -> pd.Series:
-        """Parse ISO-8601 ``values``; ``rows`` maps each value to its record (default: one each)."""
+    def _parse_times(self, values: list[Any], rows: np.ndarray | None, what: str) -> pd.DatetimeIndex:
+        """Parse ISO-8601 ``values`` as UTC; ``rows`` maps each value to its record (default: one each)."""
         self._check(values, _is_optional_string, f"{what} must be a time string or missing", rows, fast=(str, NoneType))
         texts = np.array(values, dtype=object)
-        parsed = pd.Series(pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce"), dtype=TIMESTAMP)
-        unreadable = np.flatnonzero(parsed.isna().to_numpy() & pd.notna(texts))
+        parsed = pd.DatetimeIndex(pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce", cache=False))
+        unreadable = np.flatnonzero(parsed.isna() & pd.notna(texts))
         if len(unreadable):
             problem = f"{what} must be an ISO-8601 time"
             self._raise([(self._row(index, rows), invalid(problem, values[index])) for index in unreadable])
@@ -204,8 +215,9 @@ class RawRecords:
         first: dict[int, str] = {}
         for row, problem in problems:
             first.setdefault(row, problem)
+        uuids = self.columns["uuid"]
         described = [
-            MalformedRecord.of(self.kind, self._number(row), self.records[row], problem)
+            MalformedRecord.of(self.kind, self._number(row), {"uuid": uuids[row]}, problem)
             for row, problem in first.items()
         ]
         raise MalformedRows(self.kind, described)
@@ -238,6 +250,41 @@ def _is_status(value: Any) -> bool:
     return isinstance(value, str) and value in Status.ALL
 
 
-def _first(history: pd.DataFrame, mask: pd.Series, length: int) -> pd.DataFrame:
-    """The first history entry per record among ``mask``, one row per record (NaT/NA if none)."""
-    return history[mask].drop_duplicates("row").set_index("row").reindex(range(length))
+_CODES = {status: code for code, status in enumerate(Status.ALL)}
+_PENDING = _CODES[Status.PENDING]
+_ENDED = [_CODES[status] for status in Status.ENDED]
+
+
+def _first(rows: np.ndarray, chosen: np.ndarray, length: int) -> np.ndarray:
+    """For each of ``length`` records, the index of its first entry among ``chosen`` ones (-1 if none).
+
+    ``rows`` maps each entry to its record, in order.
+    """
+    entries = np.flatnonzero(chosen)
+    records = rows[entries]
+    firsts = np.ones(len(records), dtype=bool)
+    firsts[1:] = records[1:] != records[:-1]
+    found = np.full(length, -1, dtype=np.int64)
+    found[records[firsts]] = entries[firsts]
+    return found
+
+
+def _status_codes(values: list[Any]) -> np.ndarray:
+    """Each value's place in :data:`Status.ALL` (-1 for anything else, a list among them)."""
+    try:
+        codes = map(_CODES.get, values, itertools.repeat(-1))
+        return np.fromiter(codes, dtype=np.int8, count=len(values))
+    except TypeError:  # unhashable values
+        return _status_codes([value if isinstance(value, str) else None for value in values])
+
+
+def _at(times: np.ndarray, entries: np.ndarray) -> np.ndarray:
+    """The times (microseconds since the epoch) of these entries as ``datetime64[us]``, ``NaT`` where one is -1."""
+    picked = np.full(len(entries), np.iinfo(np.int64).min)
+    found = entries >= 0
+    picked[found] = times[entries[found]]
+    return picked.view("datetime64[us]")
+
+
+def _utc(times: np.ndarray) -> pd.Series:
+    return pd.Series(times).dt.tz_localize("UTC")

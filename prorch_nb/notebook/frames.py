@@ -3,9 +3,11 @@
 Every function takes a *source*: a repository class (``TinyDBRepository.at("database.json")``,
 ``InMemoryRepository.fresh()``, a user's own ``IRepository`` subclass) or a
 :class:`~prorch_nb.store.Store` made from one. Records are read only through the
-repository interface (``all()``, or one ``search`` per status), so a ``database.json``
-written by prorch 1.0.1 loads too: its missing timestamps, histories and positions show
-as ``NaT`` and ``<NA>``.
+repository interface: the fields a frame needs of each table with one ``columns(fields)``
+call (one query on a SQL database; the bundled stores answer ``pipelines_frame``'s step
+counts from their indexes), or from ``all()`` (or one ``search`` per status) for a
+repository without it. So a ``database.json`` written by prorch 1.0.1 loads too: its
+missing timestamps, histories and positions show as ``NaT`` and ``<NA>``.
 
 Column dtypes are fixed, also for an empty repository (see :data:`PIPELINE_COLUMNS`,
 :data:`STEP_COLUMNS`): statuses are an ordered categorical in lifecycle order
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from prorch_nb.exceptions.exceptions import MalformedRecordWarning, RecordNotFoundError
-from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.interfaces.repository import IRepository, columns_of
 from prorch_nb.notebook.columns import COUNT, STRING, RawRecords
 from prorch_nb.notebook.frame_style import styled
 from prorch_nb.notebook.reading import OnMalformed, Reading
@@ -66,6 +68,14 @@ __all__ = [
 #: A repository class, or a store made from one.
 Source = type[IRepository] | Store
 
+# The fields the frames read of each table: a record's identity, what orders pipelines,
+# what counts steps, and every field a row of a frame shows.
+_IDENTITY = ("uuid", "name", "status")
+_ORDERED = (*_IDENTITY, "created_at")
+_COUNTED = ("uuid", "pipeline_uuid", "name", "status")
+_PIPELINE_FIELDS = (*_ORDERED, "metadata", "updated_at", "history")
+_STEP_FIELDS = (*_COUNTED, "position", "created_at", "updated_at", "history", "error")
+
 
 def pipelines_frame(
     source: Source, *, flatten_metadata: bool = False, on_malformed: OnMalformed | None = None
@@ -91,7 +101,9 @@ def steps_frame(
     """
     return _reading(source, on_malformed).build(
         lambda reading: _step_table(
-            reading.records("step"), _creation_order(reading.records("pipeline")), flatten_metadata
+            reading.records("step", _STEP_FIELDS + (("metadata",) if flatten_metadata else ())),
+            _creation_order(reading.records("pipeline", _ORDERED)),
+            flatten_metadata,
         )
     )
 
@@ -138,9 +150,9 @@ def _reading(source: Source, on_malformed: OnMalformed | None) -> Reading:
 
 
 def _pipeline_table(reading: Reading, flatten: bool) -> pd.DataFrame:
-    pipelines = reading.records("pipeline")
+    pipelines = reading.records("pipeline", _PIPELINE_FIELDS + (("context",) if flatten else ()))
     frame = _pipeline_columns(pipelines)
-    counts = _step_counts(reading.records("step"), frame["uuid"])
+    counts = _step_counts(reading.records("step", _COUNTED), frame["uuid"])
     frame["steps"] = counts.sum(axis=1)
     for code, status in enumerate(Status.ALL):
         frame[f"steps_{status}"] = counts[:, code]
@@ -150,7 +162,7 @@ def _pipeline_table(reading: Reading, flatten: bool) -> pd.DataFrame:
 
 
 def _summary(reading: Reading) -> pd.DataFrame:
-    pipelines = reading.records("pipeline")
+    pipelines = reading.records("pipeline", _IDENTITY)
     identity = pipelines.identity()
     grouped = pd.DataFrame({"name": identity["name"], "status": identity["status"]})
     counts = grouped.groupby(["name", "status"], observed=False).size().unstack("status", fill_value=0)
@@ -170,8 +182,10 @@ def _timeline(reading: Reading, pipeline_uuid: str | None) -> pd.DataFrame:
 
 def _joined(reading: Reading) -> pd.DataFrame:
     """Every step with the columns of its pipeline (``pipeline_<name>``) after ``pipeline_uuid``."""
-    pipeline_table = _pipeline_columns(reading.records("pipeline"))
-    steps = _step_table(reading.records("step"), pd.Index(_in_creation_order(pipeline_table)["uuid"]), flatten=False)
+    pipeline_table = _pipeline_columns(reading.records("pipeline", _PIPELINE_FIELDS))
+    steps = _step_table(
+        reading.records("step", _STEP_FIELDS), pd.Index(_in_creation_order(pipeline_table)["uuid"]), flatten=False
+    )
     by_uuid = pipeline_table.set_index("uuid").loc[:, list(JOINED_PIPELINE_COLUMNS)]
     joined = by_uuid.reindex(pd.Index(steps["pipeline_uuid"])).add_prefix("pipeline_")
     joined.index = steps.index
@@ -232,8 +246,8 @@ def _step_table(steps: RawRecords, pipeline_order: pd.Index, flatten: bool) -> p
     marks = steps.history_marks()
     error_columns = pd.DataFrame(
         {
-            f"error_{key}": steps.optional_strings([error.get(key) for error in errors], f"{key!r} of 'error'")
-            for key in ("type", "message")
+            f"error_{key}": steps.optional_strings(values, f"{key!r} of 'error'")
+            for key, values in zip(("type", "message"), columns_of(errors, ("type", "message")), strict=True)
         }
     )
     frame = pd.concat([columns, marks, error_columns], axis=1)
