@@ -1,10 +1,12 @@
 """Some fields of every record of a SQL table in one query (what the frames read).
 
-A field with a text column of its own (``uuid``, ``name``, ``status``, ...) is read from
-that column; the others from each row's JSON record, as one JSON array per row, all
-decoded at once. A column holds the string its field had when the record was written; a
-row whose field there is not a string (a number, a list: a malformed record) or differs
-from its column is flagged, and the read falls back on the records themselves.
+On PostgreSQL a field with a text column of its own (``uuid``, ``name``, ``status``, ...)
+is read from that column, and the others from each row's JSONB record as one JSON array
+per row, all decoded at once. A column holds the string its field had when the record was
+written; a row whose field there is not a string (a number, a list: a malformed record)
+or differs from its column is flagged, and the read falls back on the records themselves.
+SQLite parses a record's text at each JSON function, so there every field comes from one
+``json_extract`` per row.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ class ColumnsQuery:
 
     def __init__(self, table: sa.Table, dialect: str, fields: Sequence[str]) -> None:
         self.fields = list(fields)
-        self.native = [field for field in fields if field in TEXT_COLUMNS and field in table.c]
-        self.in_json = [field for field in fields if field not in self.native]
         self._record = table.c.record
         self._postgresql = dialect == "postgresql"
+        columns = TEXT_COLUMNS if self._postgresql else ()
+        self.native = [field for field in fields if field in columns and field in table.c]
+        self.in_json = [field for field in fields if field not in self.native]
         exact = sa.and_(sa.true(), *(self._exact(table.c[field], field) for field in self.native))
         flagged = sa.case((exact, 0), else_=1)
         values = [table.c[field] for field in self.native]
@@ -55,16 +58,11 @@ class ColumnsQuery:
 
     def _exact(self, column: sa.Column, field: str) -> sa.ColumnElement[bool]:
         """Whether the record's ``field`` is the column's string, or missing or null where the column is null."""
-        if self._postgresql:
-            kind = sa.func.jsonb_typeof(self._record.op("->")(sa.literal(field, sa.Text)))
-            text: Any = self._record.op("->>")(sa.literal(field, sa.Text))
-            string = "string"
-        else:
-            kind = sa.func.json_type(self._record, _path(field))
-            text = sa.func.json_extract(self._record, _path(field))
-            string = "text"
+        key = sa.literal(field, sa.Text)
         return sa.case(
-            {string: column == text, "null": column.is_(None)}, value=sa.func.coalesce(kind, "null"), else_=sa.false()
+            {"string": column == self._record.op("->>")(key), "null": column.is_(None)},
+            value=sa.func.coalesce(sa.func.jsonb_typeof(self._record.op("->")(key)), "null"),
+            else_=sa.false(),
         )
 
     def _json_array(self) -> list[sa.ColumnElement[Any]]:
@@ -75,11 +73,6 @@ class ColumnsQuery:
             values = [self._record.op("->")(sa.literal(field, sa.Text)) for field in self.in_json]
             return [sa.cast(sa.func.jsonb_build_array(*values), sa.Text)]
         # json_extract returns a JSON array for two paths or more, a bare value for one: one is given twice.
-        paths = [_path(field) for field in self.in_json]
+        paths = [sa.literal(f'$."{field}"', sa.Text) for field in self.in_json]
         twice = paths if len(paths) == 1 else []
         return [sa.type_coerce(sa.func.json_extract(self._record, *paths, *twice), sa.Text)]
-
-
-def _path(field: str) -> sa.BindParameter[str]:
-    """SQLite's JSON path of a top-level field."""
-    return sa.literal(f'$."{field}"', sa.Text)
