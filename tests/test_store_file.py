@@ -131,6 +131,38 @@ def test_a_change_that_keeps_the_files_size_and_time_is_kept_by_the_next_fold(db
     assert in_file_alone(db)["pipelines"][untouched.uuid]["context"] == {"note": "bbbb"}
 
 
+def test_a_write_by_another_program_during_the_first_commit_into_its_file_is_kept(db):
+    """The first commit into a file prorch_nb never wrote rewrites it whole: never over what TinyDB just wrote."""
+    with TinyDB(db) as other:
+        other.table("pipelines").insert({"uuid": "first", "name": "First", "status": "created"})
+    database = Database.at(db)
+
+    with pytest.raises(StoreFileError, match=r"runs\.json: another program wrote it .* nothing of the change"):
+        with database.unit_of_work():
+            database.insert("pipelines", {"uuid": "ours", "name": "Ours", "status": "created"})
+            with TinyDB(db) as other:  # TinyDB takes no lock: it writes in the middle of the unit
+                other.table("pipelines").insert({"uuid": "second", "name": "Second", "status": "created"})
+
+    assert set(in_file_alone(db)["pipelines"]) == {"first", "second"}
+    assert database.get("pipelines", "ours") is None  # rolled back, in memory too
+    with database.unit_of_work():  # tried again: on top of what TinyDB wrote
+        database.insert("pipelines", {"uuid": "ours", "name": "Ours", "status": "created"})
+    assert set(in_file_alone(db)["pipelines"]) == {"first", "second", "ours"}
+
+
+def test_a_relative_path_names_the_file_in_the_working_folder_of_the_moment(tmp_path, monkeypatch):
+    """The default ``database.json`` follows the working folder, as TinyDB's own relative paths do."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    in_a = Simple(repository_class=TinyDBRepository)
+    monkeypatch.chdir(tmp_path / "b")
+    in_b = Simple(repository_class=TinyDBRepository)
+
+    assert pipelines_in(tmp_path / "a" / "database.json") == {in_a.uuid}
+    assert pipelines_in(tmp_path / "b" / "database.json") == {in_b.uuid}
+
+
 # Starting over: a journal never lands on a file it does not belong to --------------------
 
 

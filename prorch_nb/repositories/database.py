@@ -32,7 +32,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from prorch_nb.exceptions.exceptions import InvalidRecordError
+from prorch_nb.exceptions.exceptions import InvalidRecordError, StoreFileError
 from prorch_nb.repositories.checkpoints import Checkpoints
 from prorch_nb.repositories.file_state import FileState, load_file
 from prorch_nb.repositories.files import open_beside
@@ -52,7 +52,7 @@ class Database(Checkpoints):
 
     _open: ClassVar[dict[str, Database]] = {}
     _open_lock: ClassVar[threading.Lock] = threading.Lock()
-    _resolved: ClassVar[dict[str, str]] = {}  #: a path as given -> the real path (links resolved once)
+    _resolved: ClassVar[dict[str, str]] = {}  #: an absolute path -> the real path (links resolved once)
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -81,7 +81,7 @@ class Database(Checkpoints):
         """
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(map(repr, DURABILITIES))}, not {durability!r}")
-        given = os.fspath(path)
+        given = os.path.abspath(path)  # a relative path names another file after a change of directory
         key = cls._resolved.get(given) or cls._resolved.setdefault(given, os.path.realpath(given))
         with cls._open_lock:
             if key not in cls._open:
@@ -234,7 +234,12 @@ class Database(Checkpoints):
         if not self._undo:
             return
         if self._file is None or self._file.generation is None:
-            self._rewrite()  # no file yet, or one prorch_nb never wrote: this unit writes it whole
+            # No file yet, or one prorch_nb never wrote (whose writers take no lock): this unit writes it whole
+            if not self._rewrite(self._file_unchanged):
+                raise StoreFileError(
+                    f"{self.path}: another program wrote it while this change was being written; nothing of the "
+                    "change was written (it is safe to try again)"
+                )
             return
         entries = self._merger.entries(self._undo)
         unit_from = self.journal.position
