@@ -13,29 +13,33 @@ import heapq
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prorch_nb.claims import lease_end
 from prorch_nb.exceptions.exceptions import StoreWarning
 
 
-@dataclass(order=True)
+@dataclass
 class _Held:
     """A running tick's claim, due for renewal at ``due`` (monotonic seconds)."""
 
     due: float
-    claimant: str = field(compare=False)
-    step_uuid: str = field(compare=False)
-    repository_class: type = field(compare=False)
-    lease_seconds: float = field(compare=False)
+    claimant: str
+    step_uuid: str
+    repository_class: type
+    lease_seconds: float
 
 
 class LeaseKeeper:
-    """Renews the claims of running ticks; :data:`KEEPER` is this process's one."""
+    """Renews the claims of running ticks; :data:`KEEPER` is this process's one.
+
+    The queue holds only when and whose: a released tick leaves nothing of its
+    repository behind (a class made by ``TinyDBRepository.at`` may then be collected).
+    """
 
     def __init__(self) -> None:
         self._held: dict[str, _Held] = {}
-        self._queue: list[_Held] = []
+        self._queue: list[tuple[float, str]] = []  #: (due, claimant), soonest first
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -44,8 +48,8 @@ class LeaseKeeper:
         held = _Held(time.monotonic() + lease_seconds / 3, claimant, step_uuid, repository_class, lease_seconds)
         with self._changed:
             self._held[claimant] = held
-            earliest = self._queue[0].due if self._queue else None
-            heapq.heappush(self._queue, held)
+            earliest = self._queue[0][0] if self._queue else None
+            heapq.heappush(self._queue, (held.due, claimant))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="prorch_nb lease keeper", daemon=True)
                 self._thread.start()
@@ -57,22 +61,23 @@ class LeaseKeeper:
         with self._changed:
             self._held.pop(claimant, None)
             if len(self._queue) > 2 * len(self._held) + 64:  # released entries wait in the queue: drop them
-                self._queue = list(self._held.values())
+                self._queue = [(held.due, held.claimant) for held in self._held.values()]
                 heapq.heapify(self._queue)
 
     def _run(self) -> None:
         while True:
             with self._changed:
-                while not self._queue or self._queue[0].due > time.monotonic():
-                    self._changed.wait(None if not self._queue else self._queue[0].due - time.monotonic())
-                held = heapq.heappop(self._queue)
-                if self._held.get(held.claimant) is not held:
+                while not self._queue or self._queue[0][0] > time.monotonic():
+                    self._changed.wait(None if not self._queue else self._queue[0][0] - time.monotonic())
+                due, claimant = heapq.heappop(self._queue)
+                held = self._held.get(claimant)
+                if held is None or held.due != due:
                     continue  # released
             if _renew(held):
                 with self._changed:
-                    if self._held.get(held.claimant) is held:
+                    if self._held.get(claimant) is held:
                         held.due = time.monotonic() + held.lease_seconds / 3
-                        heapq.heappush(self._queue, held)
+                        heapq.heappush(self._queue, (held.due, claimant))
 
 
 def _renew(held: _Held) -> bool:

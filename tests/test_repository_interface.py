@@ -1,9 +1,11 @@
 """Which optional methods a repository provides is decided in one place, for every kind of class."""
 
+import gc
+import weakref
 from typing import ClassVar
 
 import prorch_nb
-from prorch_nb import Orchestrator, OrchestratorConfig, SavedItem, Status
+from prorch_nb import Orchestrator, OrchestratorConfig, SavedItem, Status, TinyDBRepository
 from prorch_nb.interfaces.repository import OPTIONAL_METHODS, implements
 from prorch_nb.store import Store
 from tests.pipelines import Simple
@@ -80,3 +82,17 @@ def test_a_class_with_only_the_four_methods_and_no_base_class_runs_to_the_end():
     assert [record.status for record in store.all_pipelines()] == [Status.FINISHED] * 2
     assert store.status_of(runs[0].record) == Status.FINISHED
     assert len(store.all_steps()) == sum(len(run.step_records()) for run in runs)
+
+
+def test_a_repository_class_made_for_a_file_is_not_kept_alive_by_prorch_nb(tmp_path):
+    """``TinyDBRepository.at`` makes a class per call: a loop calling it must not pile classes up."""
+    runs = TinyDBRepository.at(tmp_path / "runs.json")
+    run = Simple(repository_class=runs)
+    run.start()
+    assert Store(runs).all_pipelines()[0].uuid == run.uuid
+    gone = weakref.ref(runs)
+
+    del runs, run
+    gc.collect()
+
+    assert gone() is None

@@ -23,6 +23,7 @@ import contextlib
 import functools
 import itertools
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -234,14 +235,22 @@ OPTIONAL_METHODS = (
 )
 
 
-@functools.cache
+#: class -> method name -> whether it has its own; weak, as ``TinyDBRepository.at`` makes a class per call
+_implemented: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
 def implements(repository_class: type, method: str) -> bool:
     """Whether ``repository_class`` has ``method`` of its own: :class:`IRepository`'s stand-in does not count.
 
-    Asked for every call of an optional method, so the answer is kept per class.
+    Asked for every call of an optional method, so the answer is kept per class (as long as the class lives).
     """
-    found = getattr(repository_class, method, None)
-    return callable(found) and found is not getattr(IRepository, method, None)
+    known = _implemented.get(repository_class)
+    if known is None:
+        known = _implemented[repository_class] = {}
+    if method not in known:
+        found = getattr(repository_class, method, None)
+        known[method] = callable(found) and found is not getattr(IRepository, method, None)
+    return known[method]
 
 
 def repository_method(table: Any, method: str) -> Callable[..., Any]:
