@@ -29,7 +29,7 @@ def postgres_problem() -> str | None:
     try:
         import sqlalchemy as sa
 
-        from prorch_nb.repositories.sql_database import database_url
+        from prorch_nb.repositories.sql_engine import database_url
 
         engine = sa.create_engine(database_url(POSTGRES_URL))
         with engine.connect() as connection:
@@ -69,3 +69,12 @@ def postgres_repository(prefix: str | None = None) -> Iterator[type[SQLRepositor
 def sqlite_repository(folder: Path) -> type[SQLRepository]:
     """A repository class on a SQLite file in ``folder``."""
     return SQLRepository.at(f"sqlite:///{folder / 'runs.db'}")
+
+
+def with_password(where: str) -> str:
+    """The test server's URL on a port nothing listens on, with a password in its ``where``: user part or query."""
+    from prorch_nb.repositories.sql_engine import database_url
+
+    url = database_url(POSTGRES_URL).set(port=1)
+    secret = url.update_query_dict({"password": "s3cr3t-pw"}) if where == "query" else url.set(password="s3cr3t-pw")
+    return secret.render_as_string(hide_password=False)

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from prorch_nb import Status, TinyDBRepository
-from prorch_nb.repositories.sql_database import database_url
 from prorch_nb.store import Store
 from tests.pipelines import Simple
-from tests.sql_databases import POSTGRES_URL, postgres_repository, sqlite_repository
+from tests.sql_databases import POSTGRES_URL, postgres_repository, sqlite_repository, with_password
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,11 +83,34 @@ def test_copy_from_a_notebooks_file_to_a_database_and_back(database, tmp_path):
     assert [s.status for s in copied.steps_of(runs[0].uuid)] == [s.status for s in runs[0].step_records()]
 
 
-def test_a_password_in_a_url_is_never_printed(tmp_path):
-    secret = database_url(POSTGRES_URL).set(password="s3cr3t-pw", port=1).render_as_string(hide_password=False)
+@pytest.mark.parametrize("where", ["user", "query"])
+def test_a_password_in_a_url_is_never_printed(tmp_path, where):
+    secret = with_password(where)
 
     result = prorch_nb("status", "--db", secret, cwd=tmp_path)
 
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("prorch-nb: error: ") and "s3cr3t-pw" not in result.stderr
     assert "***" in result.stderr
+
+
+def test_a_worker_on_sqlite_runs_what_is_pending_and_exits_with_once(tmp_path):
+    repository = sqlite_repository(tmp_path)
+    runs = [Simple(repository_class=repository) for _ in range(3)]
+    for run in runs:
+        run.start()
+
+    worker = prorch_nb("run", "--db", repository.url, "--module", "tests.pipelines", "--once", cwd=ROOT)
+
+    assert worker.returncode == 0, worker.stderr
+    assert [run.refresh().status for run in runs] == [Status.FINISHED] * 3
+
+
+def test_a_database_prorch_nb_does_not_run_on_is_one_line_on_stderr(tmp_path):
+    result = prorch_nb("status", "--db", "mysql://bob@host/db", cwd=tmp_path)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "prorch-nb: error: prorch_nb keeps runs in PostgreSQL or SQLite, not 'mysql'; "
+        "use postgresql://user@host/db or sqlite:///runs.db\n"
+    )

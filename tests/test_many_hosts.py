@@ -125,7 +125,7 @@ def _terminate_backends(application_name: str) -> int:
     """End every server process serving connections of ``application_name``; how many there were."""
     import sqlalchemy as sa
 
-    from prorch_nb.repositories.sql_database import database_url
+    from prorch_nb.repositories.sql_engine import database_url
 
     engine = sa.create_engine(database_url(POSTGRES_URL))
     activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("application_name"))

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from prorch_nb import Orchestrator, OrchestratorConfig, Status, TinyDBRepository
 from prorch_nb.copying import copy_runs
 from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
-from prorch_nb.repositories.sql_database import database_url
+from prorch_nb.repositories.sql_engine import database_url
 from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.store import Store
 from tests.pipelines import Approval, Simple
-from tests.sql_databases import POSTGRES_URL, fresh_prefix, postgres_repository, sqlite_repository
+from tests.sql_databases import POSTGRES_URL, fresh_prefix, postgres_repository, sqlite_repository, with_password
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -107,8 +107,10 @@ def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
         Simple(repository_class=SQLRepository.at(url))
 
 
-def test_a_password_never_shows(postgres):
-    secret_url = database_url(POSTGRES_URL).set(password="s3cr3t-pw", port=1).render_as_string(hide_password=False)
+@pytest.mark.parametrize("where", ["user", "query"])
+def test_a_password_never_shows(postgres, where):
+    secret_url = with_password(where)
+    assert "s3cr3t-pw" in secret_url
     repository = SQLRepository.at(secret_url, prefix=fresh_prefix())
 
     with pytest.raises(StoreFileError) as refused:
@@ -122,6 +124,13 @@ def test_a_password_never_shows(postgres):
 def test_a_bad_url_is_refused_without_echoing_it():
     with pytest.raises(ValueError, match="not a database URL") as refused:
         SQLRepository.at("not a url with s3cr3t")
+    assert "s3cr3t" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["mysql://bob:s3cr3t@host/db", "postgresql+asyncpg://host/db", "oracle://h/db"])
+def test_a_database_prorch_nb_does_not_run_on_is_refused_by_name(url):
+    with pytest.raises(ValueError, match=r"keeps runs in PostgreSQL or SQLite, not '\w+(\+\w+)?'") as refused:
+        SQLRepository.at(url)
     assert "s3cr3t" not in str(refused.value)
 
 
@@ -190,3 +199,62 @@ def test_a_pass_passes_over_runs_other_hosts_hold_and_takes_over_dead_local_clai
     assert Orchestrator(OrchestratorConfig(repository_class=postgres)).run_until_done().stopped_because in (
         StopReason.WAITING,
     )
+
+
+def test_a_long_schema_and_prefix_still_wake_a_sleeping_worker(postgres):
+    """PostgreSQL cuts channel names at 63 bytes: a long schema and prefix get a shortened one of their own."""
+    schema, prefix = "s" + "x" * 40, fresh_prefix() + "y" * 29
+    repository = SQLRepository.at(POSTGRES_URL, prefix=prefix, schema=schema)
+    other = SQLRepository.at(POSTGRES_URL, prefix=prefix[:-1] + "z", schema=schema)
+    database = repository("PIPELINE").database
+    try:
+        assert len(database.channel.encode()) <= 63 and database.channel != other("PIPELINE").database.channel
+        assert database.wait_for_change(0.01) is False  # listening from now on
+        woken = []
+        waiter = threading.Thread(target=lambda: woken.append(database.wait_for_change(300)))
+        waiter.start()
+        Simple(repository_class=repository)
+        waiter.join(timeout=300)
+        assert woken == [True]
+    finally:
+        database.drop()
+        other("PIPELINE").database.drop()
+        engine = sa.create_engine(database_url(POSTGRES_URL))
+        with engine.begin() as connection:
+            connection.execute(sa.schema.DropSchema(schema, cascade=True))
+        engine.dispose()
+
+
+def test_a_run_locked_by_the_unit_is_read_as_the_unit_last_wrote_it(postgres):
+    run = Simple(repository_class=postgres)
+    store = Store(postgres)
+
+    with store.unit_of_work():
+        assert store.pipelines.lock_run(run.uuid)
+        store.pipelines.update(run.uuid, {"metadata": {"note": "written in the unit"}})
+        assert store.pipelines.get(run.uuid)["metadata"] == {"note": "written in the unit"}
+
+
+def test_processes_using_a_new_sqlite_file_at_once_all_create_their_runs(tmp_path):
+    """Each creates the tables if they are missing: one at a time, under SQLite's write lock."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    script = (
+        "import sys\nfrom prorch_nb import SQLRepository\nfrom tests.pipelines import Simple\n"
+        "print(Simple(repository_class=SQLRepository.at(sys.argv[1])).uuid)\n"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, url], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    results = [process.communicate(timeout=300) for process in processes]
+
+    assert [process.returncode for process in processes] == [0] * 6, [err.decode() for _, err in results]
+    created = {out.decode().strip() for out, _ in results}
+    assert {r.uuid for r in Store(SQLRepository.at(url)).all_pipelines()} == created
+
+
+def test_a_refused_write_names_the_table_and_the_record(postgres):
+    run = Simple(repository_class=postgres)
+
+    with pytest.raises(StoreFileError, match=rf"{postgres.prefix}runs record {run.uuid}: UniqueViolation"):
+        postgres("PIPELINE").save({"uuid": run.uuid, "name": "again", "status": Status.CREATED})

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``prorch-nb`` and its subcommands."""
     parser = _Parser(
         prog=PROG,
-        description="Run and inspect prorch_nb pipelines stored in a TinyDB file.",
+        description="Run and inspect prorch_nb pipelines stored in a TinyDB file or a SQL database "
+        "(PostgreSQL for workers on many hosts, SQLite).",
         epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser(
         "demo",
         help="run the bundled backup pipeline to its end, tick by tick",
-        description="Add a new run of the bundled backup automation pipeline to FILE (created if needed; "
+        description="Add a new run of the bundled backup automation pipeline to the database (created if needed; "
         "earlier runs are kept), tick it until it ends and print a table of its steps.",
     )
     _database_options(command, default="demo.json")
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser(
         "status",
         help="show pipelines and their steps",
-        description="Show the pipelines stored in FILE and their steps. "
+        description="Show the pipelines stored in the database and their steps. "
         "Colour only on a terminal, never with NO_COLOR set.",
     )
     _database_options(command)
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="orchestrate pending pipelines (a worker)",
         description="Import MODULE (which registers its pipelines with @register_pipeline), then tick every "
-        "pending pipeline in FILE, pass after pass, until none is pending or a pass changes nothing; "
+        "pending pipeline in the database, pass after pass, until none is pending or a pass changes nothing; "
         "with --once stop there, else do it again every --interval seconds until Ctrl-C or SIGTERM, "
         "which stop the worker between passes (the current one completes) and exit with status 0; "
         "a second Ctrl-C interrupts the pass at once (status 130). Runs left created are counted, "

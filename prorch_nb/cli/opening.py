@@ -62,7 +62,7 @@ class Database:
 def open_store(db: Database, *, missing: str = "") -> Store:
     """The store of the existing database ``db``; ``missing`` is a hint for when there is none."""
     store = _existing(db, missing)
-    store.pipelines.all()  # a corrupt file or an unreachable database raises now, before any work
+    store.pipelines.newest(1)  # a corrupt file or an unreachable database raises now, before any work
     return store
 
 

@@ -1,19 +1,18 @@
 """One SQL database as this process sees it: an engine, the tables of a prefix, units of work.
 
 Every unit of work is one transaction on a connection of its own thread (SQLite begins it
-``IMMEDIATE``: one writer at a time, readers go on in WAL mode). Every write is a
-compare-and-set on the record's ``version`` as this unit read it: a record someone else
-changed meanwhile raises :class:`ConcurrentChangeError` and the unit is rolled back. A
-committed unit that wrote on PostgreSQL sends a ``NOTIFY`` that sleeping workers wake on.
+``IMMEDIATE``: one writer at a time, readers go on in WAL mode). A write of a record the
+unit has read is a compare-and-set on the ``version`` it read: if someone else changed the
+record meanwhile, :class:`ConcurrentChangeError` is raised and the unit rolled back. A
+committed unit that wrote on PostgreSQL sends a ``NOTIFY`` that sleeping workers wake on
+(:mod:`.sql_listener`).
 
 Statements are SQLAlchemy Core expressions with bound parameters. Errors name the
-database without its password.
+database without its password, and the table and record a write was for.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import threading
 import time
@@ -28,6 +27,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from prorch_nb.exceptions.exceptions import ConcurrentChangeError, StoreFileError
 from prorch_nb.interfaces.repository import columns_of
 from prorch_nb.repositories.sql_columns import ColumnsQuery
+from prorch_nb.repositories.sql_engine import advisory_lock_key, create_engine, database_url, shown
+from prorch_nb.repositories.sql_listener import ChangeListener, channel_name
 from prorch_nb.repositories.sql_schema import create_or_check, define
 from prorch_nb.repositories.sql_unit import Seen, SQLUnit, UnitState
 from prorch_nb.utils.constants import Metadata, Status
@@ -50,17 +51,17 @@ class SQLDatabase:
     def __init__(self, key: tuple[str, str, str | None], url: sa.URL, engine: sa.Engine) -> None:
         self.key = key
         prefix, schema = key[1], key[2]
-        self.where = url.render_as_string(hide_password=True)
+        self.where = shown(url)
         self.dialect = url.get_backend_name()
         self.prefix, self.schema = prefix, schema
-        self.channel = f"{schema + '.' if schema else ''}{prefix}changes"
+        self.channel = channel_name(schema, prefix)
         self.engine = engine
         self.tables = define(prefix, schema)
         self._local = threading.local()
         self._ready = False
         self._ready_lock = threading.Lock()
         self._unit = SQLUnit(self)
-        self._listening: Any = None  #: the psycopg connection of wait_for_change, once opened
+        self._listener = ChangeListener(url, self.channel, self.where) if self.dialect == "postgresql" else None
 
     @classmethod
     def at(cls, url: str, prefix: str, schema: str | None) -> SQLDatabase:
@@ -70,13 +71,14 @@ class SQLDatabase:
             if key not in cls._open:
                 parsed = database_url(url)
                 if url not in cls._engines:
-                    cls._engines[url] = _engine(parsed)
+                    cls._engines[url] = create_engine(parsed)
                 cls._open[key] = cls(key, parsed, cls._engines[url])
             return cls._open[key]
 
     def drop(self) -> None:
         """Drop this prefix's tables (and forget them in this process): for tests and tear-downs."""
-        self._close_listener()
+        if self._listener is not None:
+            self._listener.close()
         with self.translated_errors():
             self.tables.metadata.drop_all(self.engine)
         with self._open_lock:
@@ -98,16 +100,19 @@ class SQLDatabase:
         return state
 
     @contextmanager
-    def connection(self, *, writing: bool = False) -> Iterator[sa.Connection]:
-        """The open unit's connection, or a short transaction of its own (``writing``: a write one)."""
+    def connection(self, *, writing: bool = False, about: str = "") -> Iterator[sa.Connection]:
+        """The open unit's connection, or a short transaction of its own (``writing``: a write one).
+
+        ``about`` names what the statements are for in an error (a table and record).
+        """
         self.ensure_ready()
         state = self.state
         if state.connection is not None:
-            with self.translated_errors():
+            with self.translated_errors(about):
                 yield state.connection
             return
         with (
-            self.translated_errors(),
+            self.translated_errors(about),
             self.engine.connect() as connection,
             connection.execution_options(prorch_immediate=writing).begin(),
         ):
@@ -139,16 +144,16 @@ class SQLDatabase:
             return query(connection)
 
     @contextmanager
-    def translated_errors(self) -> Iterator[None]:
-        """Database errors as :class:`StoreFileError` naming the database (never its password)."""
+    def translated_errors(self, about: str = "") -> Iterator[None]:
+        """Database errors as :class:`StoreFileError` naming the database (never its password) and ``about``."""
         try:
             yield
         except sa.exc.DBAPIError as exc:
-            raise self._translated(exc) from exc
+            raise self._translated(exc, about) from exc
 
-    def _translated(self, exc: sa.exc.DBAPIError) -> StoreFileError:
+    def _translated(self, exc: sa.exc.DBAPIError, about: str = "") -> StoreFileError:
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
-        return StoreFileError(f"{self.where}: {type(exc.orig).__name__}: {detail}")
+        return StoreFileError(f"{self.where}: {about + ': ' if about else ''}{type(exc.orig).__name__}: {detail}")
 
     def ensure_ready(self) -> None:
         """Create or check the tables, once per process."""
@@ -157,12 +162,13 @@ class SQLDatabase:
         with self._ready_lock:
             if self._ready:
                 return
-            with self.translated_errors(), self.engine.begin() as connection:
+            with (  # one process at a time (SQLite: its write lock, at once), so that two never both create
+                self.translated_errors(),
+                self.engine.connect() as connection,
+                connection.execution_options(prorch_immediate=True).begin(),
+            ):
                 if self.dialect == "postgresql":
-                    key = int.from_bytes(
-                        hashlib.blake2b(self.channel.encode(), digest_size=8).digest(), "big", signed=True
-                    )
-                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_key(self.channel))))
                     if self.schema:
                         connection.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
                 create_or_check(connection, self.tables, self.where)
@@ -276,7 +282,7 @@ class SQLDatabase:
         values = {**_columns(table, data), "version": 1, "record": data}
         if self.dialect == "sqlite":  # no identity columns there: one writer at a time takes the next number
             values["seq"] = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).scalar_subquery()
-        with self.connection(writing=True) as connection:
+        with self.connection(writing=True, about=f"{table.name} record {data.get('uuid')}") as connection:
             seq = connection.execute(table.insert().values(values).returning(table.c.seq)).scalar_one()
         self.state.wrote(model, data["uuid"], 1, data)
         return int(seq)
@@ -286,7 +292,7 @@ class SQLDatabase:
         table = self.tables.by_model[model]
         seen = self.state.seen_of(model, uuid)
         expected = seen.version if seen is not None else None
-        with self.connection(writing=True) as connection:
+        with self.connection(writing=True, about=f"{table.name} record {uuid}") as connection:
             if self.dialect == "postgresql":
                 merged: Any = table.c.record.op("||")(sa.literal(data, type_=JSONB()))
             else:
@@ -316,7 +322,11 @@ class SQLDatabase:
         self.state.wrote(model, uuid, version, data)
 
     def renew_claim(self, uuid: str, claimant: str, until: str) -> bool:
-        """Extend a step's claim if ``claimant`` holds it; the version stays (its worker's writes go on)."""
+        """Extend a step's claim if ``claimant`` holds it; the version stays (its worker's writes go on).
+
+        A takeover that read the lease as run out before this renewal still wins (the lease
+        had run out): the late worker's next write is refused, as its claim is gone.
+        """
         table = self.tables.by_model[STEP]
         if self.dialect == "postgresql":
             path = sa.literal(["claimed_until"], type_=ARRAY(sa.Text()))
@@ -372,42 +382,12 @@ class SQLDatabase:
     def wait_for_change(self, timeout: float) -> bool:
         """Sleep until a unit commits a change here (PostgreSQL's NOTIFY) or ``timeout`` passes; whether one did.
 
-        On SQLite, or if listening fails (the server restarted), this only sleeps: callers
-        look anyway after ``timeout``.
+        On SQLite, or if listening fails, this only sleeps: callers look anyway after ``timeout``.
         """
-        if self.dialect != "postgresql":
+        if self._listener is None:
             time.sleep(timeout)
             return False
-        import psycopg  # the PostgreSQL driver: there whenever the dialect is
-
-        try:
-            listener = self._listener()
-            woken = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
-            while woken and any(True for _ in listener.notifies(timeout=0, stop_after=1)):
-                pass  # several commits wake one look
-            return woken
-        except psycopg.Error:
-            self._close_listener()
-            time.sleep(timeout)
-            return False
-
-    def _listener(self) -> Any:
-        """A psycopg connection of its own that listens on this database's channel (opened once)."""
-        import psycopg
-        from psycopg import sql
-
-        if self._listening is None:
-            dsn = sa.make_url(self.engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
-            connection = psycopg.connect(dsn, autocommit=True)
-            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-            self._listening = connection
-        return self._listening
-
-    def _close_listener(self) -> None:
-        if self._listening is not None:
-            with contextlib.suppress(Exception):  # it is broken already
-                self._listening.close()
-            self._listening = None
+        return self._listener.wait(timeout)
 
     def now(self) -> datetime:
         """The database's time (leases are measured in it on every host); SQLite's is this machine's.
@@ -425,22 +405,6 @@ class SQLDatabase:
         return state.now
 
 
-def database_url(url: str) -> sa.URL:
-    """A SQLAlchemy URL; ``postgresql://`` means psycopg 3. Never echoes ``url`` (it may hold a password)."""
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise ValueError("not a database URL; expected e.g. postgresql://user@host/db or sqlite:///runs.db") from None
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
-
-
-def _lock_key(name: str) -> int:
-    """A PostgreSQL advisory lock key for ``name`` (a signed 64-bit number)."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-
-
 def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
     """The column values ``data`` sets (only the fields it has)."""
     names = COLUMNS + (STEP_COLUMNS if "pipeline_uuid" in table.c else ())
@@ -449,24 +413,3 @@ def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
         until = data["claimed_until"]
         values["lease_until"] = datetime.fromisoformat(until) if isinstance(until, str) else None
     return values
-
-
-def _engine(url: sa.URL) -> sa.Engine:
-    """An engine that checks connections before use (a restarted server costs no error)."""
-    if url.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"timeout": 60, "check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_connected)
-        sa.event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-def _sqlite_connected(connection: Any, _: Any) -> None:
-    connection.isolation_level = None  # transactions begun by _sqlite_begin, not by the driver
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-
-
-def _sqlite_begin(connection: sa.Connection) -> None:
-    immediate = connection.get_execution_options().get("prorch_immediate")
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -54,6 +54,7 @@ class UnitState:
             status = data.get("status", before.status if before else None)
             claimed_by = data.get("claimed_by", before.claimed_by if before else None)
             self.seen[model, uuid] = Seen(version, status, claimed_by)
+            self.locked.pop(uuid, None)  # the record as locked is outdated now: read it again
             self.written = True
 
 
