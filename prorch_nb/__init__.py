@@ -75,12 +75,15 @@ from prorch_nb.repositories.memory import InMemoryRepository
 from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
 from prorch_nb.runs import batch, checkpoint, load_pipeline
+from prorch_nb.schedule import Retry
 from prorch_nb.step.step import Step
+from prorch_nb.utils.clock import FakeClock, use_clock
 from prorch_nb.utils.constants import Metadata, Status
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FakeClock",
     "IRepository",
     "InMemoryRepository",
     "Metadata",
@@ -90,6 +93,7 @@ __all__ = [
     "OrchestratorConfig",
     "Pipeline",
     "PipelineData",
+    "Retry",
     "RunReport",
     "SQLRepository",
     "SavedItem",
@@ -107,4 +111,5 @@ __all__ = [
     "register_pipeline",
     "register_step",
     "subscribe",
+    "use_clock",
 ]

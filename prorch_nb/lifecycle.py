@@ -23,11 +23,14 @@ from prorch_nb.utils.json_values import check_json
 #: Who made a change, as recorded in history: the engine's tick, the step's own hook,
 #: an exception raised by a hook, or a person acting from outside (API, widget, CLI).
 BY_ENGINE, BY_STEP, BY_ERROR, BY_HAND = "engine", "step", "error", "hand"
+#: What else writes history: a hook's exception followed by another attempt, a step's
+#: timeout, a signal sent to the run (see :mod:`prorch_nb.schedule`).
+BY_RETRY, BY_TIMEOUT, BY_SIGNAL = "retry", "timeout", "signal"
 
 
 @dataclass(frozen=True)
 class StatusChange:
-    """One status change, as told to listeners."""
+    """One status change (or, with ``old == new``, an event such as a retry or a signal), as told to listeners."""
 
     kind: str
     uuid: str
@@ -79,20 +82,33 @@ class Tracked:
         """Status changes so far: ``{"status", "at", "by"[, "note"]}`` dicts, oldest first."""
         return list(self._record.history)
 
-    def _change_status(self, new: str, *, by: str, note: str | None = None) -> None:
-        """Move to ``new`` (the only way a status changes), then persist and notify."""
-        record = self._record
-        old = record.status
+    def _change_status(
+        self, new: str, *, by: str, note: str | None = None, reopen: bool = False, **details: Any
+    ) -> None:
+        """Move to ``new`` (the only way a status changes), then persist and notify.
+
+        An ended status is final, but for ``reopen``: :meth:`Pipeline.resume` puts a
+        failed or cancelled run, and the step that ended it, back to ``pending`` by hand.
+        """
+        old = self._record.status
         if new == old:
             return
         if new not in Status.ALL:
             raise InvalidTransitionError(f"{new!r} is not a status; expected one of {', '.join(Status.ALL)}")
-        if old in Status.ENDED:
+        if old in Status.ENDED and not (reopen and old in Status.RESUMABLE and new == Status.PENDING and by == BY_HAND):
             raise InvalidTransitionError(f"{self._describe()} has {old}; an ended status cannot become {new}")
+        self._write_history(new, {"by": by, "note": note, **details})
+
+    def _record_event(self, *, by: str, note: str | None = None, **details: Any) -> None:
+        """Record in the history something that happened without a change of status (a retry, a signal)."""
+        self._write_history(self._record.status, {"by": by, "note": note, **details})
+
+    def _write_history(self, new: str, details: dict[str, Any]) -> None:
+        """Append an entry (``status``, ``at`` and ``details`` that are not ``None``), take ``new``, persist, notify."""
+        record = self._record
+        old = record.status
         at = utc_now()
-        entry = {"status": new, "at": at, "by": by}
-        if note:
-            entry["note"] = note
+        entry = {"status": new, "at": at, **{key: value for key, value in details.items() if value is not None}}
         record.history.append(entry)
         record.status = new
         try:
@@ -102,7 +118,9 @@ class Tracked:
             record.status = old
             raise
         if _listeners:
-            change = StatusChange(self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, by)
+            change = StatusChange(
+                self._kind, self.uuid, self.name or "", self._pipeline_uuid(), old, new, at, entry["by"]
+            )
             for listener in list(_listeners):
                 listener(change)
 

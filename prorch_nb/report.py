@@ -24,6 +24,8 @@ class TickOutcome:
     error: str | None = None
     busy: bool = False
     conflict: bool = False
+    #: When the step waits until (a timer, or a retry's next attempt); ``None`` if it does not wait.
+    due_at: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -43,9 +45,11 @@ class TickOutcome:
         if self.busy:
             return "skipped: its step is claimed by another worker"
         if self.step_name is None:
-            return "nothing to do"
+            return f"not due until {self.due_at}" if self.due_at else "nothing to do"
         verb = "started" if self.step_before == Status.CREATED else "continued"
         result = f" -> {self.step_after}" if self.step_after != Status.PENDING else " (waiting)"
+        if self.step_after == Status.PENDING and self.due_at:
+            result = f" (waiting until {self.due_at})"
         conflict = " (changed meanwhile by someone else; kept theirs)" if self.conflict else ""
         return f"{verb} {self.step_name}{result}{conflict}"
 
@@ -119,7 +123,8 @@ class StopReason:
 
     #: No run is left pending: every run it could reach has ended (or is ``created``).
     NOTHING_PENDING = "no pipeline is pending"
-    #: A pass changed no status and reported no error: the pending steps wait for the outside world.
+    #: A pass changed no status and reported no error: the pending steps wait for the outside world
+    #: (or for a time: ``RunReport.next_due`` says when the first is due).
     WAITING = "a whole pass changed nothing (pending steps are waiting)"
     #: A pass changed no status and some runs could not be ticked: see the report's errors.
     ERRORS = "a whole pass changed nothing and reported errors"
@@ -136,6 +141,8 @@ class RunReport:
     ticks: list[TickReport] = field(default_factory=list)
     #: One of the :class:`StopReason` constants.
     stopped_because: str = ""
+    #: When the first waiting run is due (a timer, a retry's next attempt), if one waits.
+    next_due: str | None = None
 
     @property
     def ended(self) -> list[TickOutcome]:

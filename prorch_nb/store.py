@@ -20,6 +20,7 @@ from prorch_nb.exceptions.exceptions import (
     StoreWarning,
 )
 from prorch_nb.interfaces.repository import REQUIRED_METHODS, IRepository, Keep, implements, repository_method
+from prorch_nb.utils.clock import utc_at
 from prorch_nb.utils.constants import Metadata, Status
 
 
@@ -166,16 +167,17 @@ class Store:
         return [self._pipeline_record(data) for data in self._with_status(status)]
 
     def runs_to_tick(self, held: list[str]) -> Iterator[str]:
-        """The pending runs a pass ticks, oldest first; runs other workers hold go to ``held``.
+        """The pending runs a pass ticks (those due now), oldest first; runs other workers hold go to ``held``.
 
         A store shared by several workers (``next_pending``) is walked one run at a time,
         passing over runs held elsewhere, so workers spread over the runs; for others, every
         pending run is listed.
         """
+        now = self.now()
         if not implements(type(self.pipelines), "next_pending"):
-            yield from self.pipeline_uuids_with_status(Status.PENDING)
+            yield from self.due_run_uuids(now)
             return
-        host, now, after, walked = this_host(), self.now(), None, set()
+        host, after, walked = this_host(), None, set()
         while (found := self.pipelines.next_pending(after, host)) is not None:
             after, claimed_by, until = found
             walked.add(after)
@@ -183,7 +185,15 @@ class Store:
                 held.append(after)  # another process of this host is running its step
             else:
                 yield after
-        held.extend(uuid for uuid in self.pipeline_uuids_with_status(Status.PENDING) if uuid not in walked)
+        held.extend(uuid for uuid in self.due_run_uuids(now) if uuid not in walked)
+
+    def due_run_uuids(self, now: datetime) -> list[str]:
+        """Uuids of the pending runs due at ``now`` (the store's clock), oldest first: waiting runs are not read."""
+        return [str(uuid) for uuid in self._method(self.pipelines, "due_uuids")(utc_at(now.timestamp()))]
+
+    def next_due(self) -> str | None:
+        """The earliest time a waiting pending run is due (``None`` if none waits)."""
+        return self._method(self.pipelines, "next_due")()
 
     def pipeline_uuids_with_status(self, status: str) -> list[str]:
         """Uuids of the pipelines with ``status``, oldest first; the records are not checked.

@@ -34,7 +34,7 @@ def record_from_dict(cls: type[R], data: Mapping[str, Any], required: tuple[str,
     values = {key: value for key, value in data.items() if value is not None and key in known}
     if copy:
         values = {key: clone(value) for key, value in values.items()}
-    for key in ("metadata", "context"):
+    for key in ("metadata", "context", "signals"):
         if key in values and not isinstance(values[key], dict):
             raise InvalidRecordError(f"{cls.__name__} record {data['uuid']!r}: field {key!r} must be a dict")
     return cls(**values)

@@ -19,7 +19,10 @@ class StepData:
     ``traceback`` of an exception raised by a hook. ``claimed_by``/``claimed_until``
     mark the worker running the step's hooks; ``on_start_done`` is ``False`` from the
     moment a step is started until its ``on_start`` has returned (``None`` in old records,
-    whose ``on_start`` ran when they were started).
+    whose ``on_start`` ran when they were started). ``attempts`` counts the times
+    ``on_start`` began; ``due_at``, ``waiting_since`` and ``deadline`` schedule the step
+    (a retry's next attempt or a wait's end, when that wait began, start plus timeout:
+    see :mod:`prorch_nb.schedule`).
     """
 
     uuid: str
@@ -35,6 +38,10 @@ class StepData:
     claimed_by: str | None = None
     claimed_until: str | None = None
     on_start_done: bool | None = None
+    attempts: int | None = None
+    due_at: str | None = None
+    waiting_since: str | None = None
+    deadline: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, copy: bool = True) -> StepData:

@@ -15,6 +15,7 @@ Each class also subclasses the builtin that fits, so ``except ValueError`` keeps
     ├── InvalidTransitionError            (ValueError)  changing a status that has ended
     │   └── ConcurrentChangeError                       ...because someone else ended it meanwhile
     ├── StepHookError                     (RuntimeError) a step's hook raised; the step is failed
+    ├── StepTimeoutError                  (TimeoutError) a step still pending at its deadline; it is failed
     ├── NotJSONError                      (TypeError)   a metadata or context value JSON would not keep
     ├── RegistrationError                 (ValueError)  a name registered by another class already
     └── StoreFileError                    (OSError)     a database file that cannot be read or written
@@ -87,6 +88,10 @@ class StepHookError(ProrchError, RuntimeError):
     The original exception is the ``__cause__``; the step record stores its type, message
     and traceback.
     """
+
+
+class StepTimeoutError(ProrchError, TimeoutError):
+    """A step with a ``timeout`` was still pending at its deadline; the step has been marked failed."""
 
 
 class NotJSONError(ProrchError, TypeError):

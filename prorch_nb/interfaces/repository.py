@@ -27,10 +27,11 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
+from prorch_nb.utils import clock
 from prorch_nb.utils.constants import Status
 
 #: Which version of a record changed both by another program and by prorch_nb a
@@ -45,7 +46,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Seventeen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Nineteen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -60,6 +61,10 @@ class IRepository:
     * ``search_uuids(filter)``: the uuids of the records ``search(filter)`` finds, in
       storage order, for a store that can list them without reading each record (the
       orchestrator lists pending runs this way); the default uses ``search``.
+    * ``due_uuids(now)`` and ``next_due()``: the pending runs due at ``now`` (whose
+      ``due_at``, a stored time, is absent or not later) and the earliest ``due_at`` of
+      the pending runs, so a pass skips waiting runs without reading them; the defaults
+      read every pending record.
     * ``checkpoint(keep=None)``: bring a store's own file up to date (fold a journal into
       it), returning whether it changed anything; the default does nothing.
     * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
@@ -125,6 +130,20 @@ class IRepository:
     def search_uuids(self, filter: list[Any]) -> list[Any]:
         """The uuids of the records ``search(filter)`` finds."""
         return [record.get("uuid") for record in self.search(filter) or []]
+
+    def due_uuids(self, now: str) -> list[Any]:
+        """The uuids of the ``pending`` records due at ``now`` (an ISO-8601 UTC time), oldest first.
+
+        Due: no ``due_at``, or one not later than ``now``.
+        """
+        pending = self.search(["status", Status.PENDING]) or []
+        pending.sort(key=lambda record: record.get("created_at") if isinstance(record.get("created_at"), str) else "")
+        return [record.get("uuid") for record in pending if is_due(record.get("due_at"), now)]
+
+    def next_due(self) -> str | None:
+        """The earliest ``due_at`` of the ``pending`` records, or ``None`` if none waits."""
+        found = [record.get("due_at") for record in self.search(["status", Status.PENDING]) or []]
+        return min((at for at in found if isinstance(at, str)), default=None)
 
     def all(self) -> list[dict[str, Any]]:
         """Every record of this table, in storage order within each status."""
@@ -208,7 +227,7 @@ class IRepository:
 
     def now(self) -> datetime:
         """The store's clock (UTC), in which claims' leases are measured; the default is this machine's."""
-        return datetime.now(timezone.utc)
+        return clock.now_datetime()
 
 
 #: What every repository class implements (the seed's interface).
@@ -226,6 +245,8 @@ OPTIONAL_METHODS = (
     "statuses_of",
     "claim_of",
     "renew_claim",
+    "due_uuids",
+    "next_due",
     "checkpoint",
     "checkpoint_soon",
     "next_pending",
@@ -266,3 +287,13 @@ def columns_of(records: Sequence[Any], fields: Sequence[str]) -> list[list[Any]]
         return [list(map(dict.get, records, itertools.repeat(field))) for field in fields]
     except TypeError:  # a mapping that is not a dict, or no mapping at all
         return [[record.get(field) if isinstance(record, Mapping) else None for record in records] for field in fields]
+
+
+def is_due(due_at: Any, now: str) -> bool:
+    """Whether a record whose ``due_at`` is ``due_at`` is due at ``now`` (stored UTC times of one width sort as text).
+
+    >>> nine, ten = "2026-11-30T09:00:00.000000+00:00", "2026-11-30T10:00:00.000000+00:00"
+    >>> is_due(None, nine), is_due(ten, nine), is_due(nine, ten)
+    (True, False, True)
+    """
+    return not isinstance(due_at, str) or due_at <= now

@@ -12,6 +12,8 @@ from prorch_nb.display import RichDisplay
 from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import RunReport, StopReason, TickError, TickReport
 from prorch_nb.store import Store, check_repository_class
+from prorch_nb.utils import clock
+from prorch_nb.utils.clock import as_datetime
 from prorch_nb.utils.constants import Status
 
 if TYPE_CHECKING:
@@ -65,15 +67,19 @@ class Orchestrator(RichDisplay):
         *,
         on_tick: Callable[[int, TickReport], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        wait: bool = False,
     ) -> RunReport:
         """Pass after pass until no pipeline is pending or a whole pass changed nothing.
 
-        The report says why it stopped (a :class:`~prorch_nb.report.StopReason`).
-        ``max_ticks`` caps the number of passes; ``on_tick(n, report)`` is called after
-        each pass and ``should_stop()`` before each (for progress bars and Stop buttons).
-        A journalled store's file alone is up to date when it returns.
+        The report says why it stopped (a :class:`~prorch_nb.report.StopReason`) and, if
+        runs wait (a timer, a retry's next attempt), when the first is due. With ``wait``
+        it sleeps until then instead of stopping, and goes on (``should_stop`` is asked at
+        least every second meanwhile). ``max_ticks`` caps the number of passes;
+        ``on_tick(n, report)`` is called after each pass and ``should_stop()`` before each
+        (for progress bars and Stop buttons). A journalled store's file alone is up to
+        date when it returns.
         """
-        run = self._passes(max_ticks, on_tick, should_stop)
+        run = self._passes(max_ticks, on_tick, should_stop, wait)
         Store(self._repository_class).checkpoint(quietly=True)
         return run
 
@@ -82,6 +88,7 @@ class Orchestrator(RichDisplay):
         max_ticks: int | None,
         on_tick: Callable[[int, TickReport], None] | None,
         should_stop: Callable[[], bool] | None,
+        wait: bool,
     ) -> RunReport:
         run = RunReport()
         while True:
@@ -92,15 +99,31 @@ class Orchestrator(RichDisplay):
                 run.stopped_because = StopReason.REQUESTED
                 return run
             report = self.execute_pipelines()
-            if not report.outcomes and not report.errors and not report.held:
-                run.stopped_because = StopReason.NOTHING_PENDING
+            idle = not report.outcomes and not report.errors and not report.held
+            if not idle:
+                run.ticks.append(report)
+                if on_tick:
+                    on_tick(len(run.ticks), report)
+                if report.changed:
+                    continue
+            store = Store(self._repository_class)
+            run.next_due = store.next_due()
+            if run.next_due is None or not wait:
+                run.stopped_because = _stop_reason(idle and run.next_due is None, report)
                 return run
-            run.ticks.append(report)
-            if on_tick:
-                on_tick(len(run.ticks), report)
-            if not report.changed:
-                run.stopped_because = StopReason.ERRORS if report.errors else StopReason.WAITING
-                return run
+            self._sleep_until(run.next_due, store, should_stop)
+
+    @staticmethod
+    def _sleep_until(due: str, store: Store, should_stop: Callable[[], bool] | None) -> None:
+        """Sleep until ``due`` (the store's clock), a second at a time while ``should_stop`` may end it.
+
+        The time is asked again each second: a signal that wakes a run ends the sleep.
+        """
+        while (left := (as_datetime(due) - store.now()).total_seconds()) > 0:
+            if should_stop and should_stop():
+                return
+            clock.sleep(min(left, 1.0) if should_stop else left)
+            due = store.next_due() or due
 
     def _tick(self, uuid: str, store: Store, report: TickReport) -> None:
         try:
@@ -137,3 +160,10 @@ def _stored_name(store: Store, uuid: str) -> str:
         return ""
     name = data.get("name") if isinstance(data, dict) else None
     return name if isinstance(name, str) else ""
+
+
+def _stop_reason(nothing_pending: bool, report: TickReport) -> str:
+    """Why a run of passes stops when a pass changed nothing."""
+    if nothing_pending:
+        return StopReason.NOTHING_PENDING
+    return StopReason.ERRORS if report.errors else StopReason.WAITING

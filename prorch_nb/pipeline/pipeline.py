@@ -17,13 +17,14 @@ from prorch_nb.exceptions.exceptions import (
     StepsNotDefinedException,
 )
 from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.lifecycle import BY_HAND, Tracked, new_record_times
+from prorch_nb.lifecycle import BY_HAND, BY_SIGNAL, Tracked, new_record_times
 from prorch_nb.pipeline.tick import run_tick
 from prorch_nb.report import TickOutcome
 from prorch_nb.reprs import definition_text, pipeline_repr, run_text
+from prorch_nb.schedule import run_due_at
 from prorch_nb.step.step import Step
 from prorch_nb.store import Store
-from prorch_nb.utils.clock import utc_now
+from prorch_nb.utils.clock import utc_at, utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.data import clone
 from prorch_nb.utils.json_values import check_json
@@ -127,23 +128,34 @@ class Pipeline(Tracked):
         self.context = record.context
         self._context_base = clone(record.context)
 
-    def _save_context(self, store: Store) -> None:
-        """Save the keys of ``context`` changed since it was read, merged into what is stored.
+    def _save_with_step(self, store: Store, step: StepData) -> None:
+        """Save what a save of ``step`` changes in the run: its context, and when it is next due.
 
-        Called when a step's status changes and when a tick ends, so what a hook hands on
-        is stored with the step's end, and another worker's keys are never overwritten.
+        The keys of ``context`` changed since it was read are merged into what is stored,
+        so what a hook hands on is stored with the step's end, and another worker's keys
+        are never overwritten. ``due_at`` follows the step's wait and deadline, unless a
+        signal stored meanwhile woke it. A run that neither hands on nor waits is not read.
         """
         base, current = self._context_base, self.context
         changed = {key: value for key, value in current.items() if key not in base or base[key] != value}
         removed = [key for key in base if key not in current]
-        if not changed and not removed:
+        if not changed and not removed and step.due_at is None and self._record.due_at is None:
             return
         with store.unit_of_work():
-            stored = store.pipeline(self.uuid).context
-            stored.update(clone(changed))
-            for key in removed:
-                stored.pop(key, None)
-            store.pipelines.update(self.uuid, {"context": stored, "updated_at": utc_now()})
+            stored = store.pipeline(self.uuid)
+            fields: dict[str, Any] = {}
+            if changed or removed:
+                stored.context.update(clone(changed))
+                for key in removed:
+                    stored.context.pop(key, None)
+                fields["context"] = stored.context
+            due = run_due_at(stored, step)
+            if due != stored.due_at:
+                fields["due_at"] = due
+            if fields:
+                store.pipelines.update(self.uuid, {**fields, "updated_at": utc_now()})
+        record = self._record
+        record.due_at, record.signals, record.signaled_at = due, stored.signals, stored.signaled_at
         self._context_base = clone(current)
 
     def _sync_record(self) -> None:
@@ -195,6 +207,49 @@ class Pipeline(Tracked):
                 raise InvalidTransitionError(f"{self._describe()} has no pending step to end")
             steps[0]._change_status(status, by=BY_HAND, note=note)
         return steps[0]
+
+    def send(self, name: str, value: Any = None, *, note: str | None = None) -> None:
+        """Send ``value`` (JSON) to this run as ``name``, from any process; a waiting step wakes.
+
+        The run keeps the last value of each name (hooks read it with ``self.receive(name)``)
+        and its history records each one (``by`` = ``signal``). A run that has ended takes
+        no more signals.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a signal's name is a non-empty string, got {name!r}")
+        check_json({name: value}, "signal")
+        with self._operation() as store, store.unit_of_work():
+            self._attach(store.pipeline(self.uuid), store)
+            if self.status in Status.ENDED:
+                raise InvalidTransitionError(f"{self._describe()} has {self.status}; it takes no more signals")
+            record = self._record
+            record.signals[name] = clone(value)
+            record.signaled_at = utc_at(store.now().timestamp())  # the clock waits are measured in
+            record.due_at = None  # due at the next pass, where a waiting step wakes
+            self._record_event(by=BY_SIGNAL, note=note, signal=name, value=clone(value))
+
+    def resume(self, note: str | None = None) -> Step | None:
+        """Run a failed or cancelled run again from the step that ended it, by hand.
+
+        That step is ``pending`` again and runs ``on_start`` at the next tick, its attempts
+        counted anew; the run is ``pending`` again. Both histories record it (``by`` =
+        ``hand``). Returns the step (``None`` if no step had ended the run).
+        """
+        with self._operation() as store, store.unit_of_work():
+            self._attach(store.pipeline(self.uuid), store)
+            if self.status not in Status.RESUMABLE:
+                raise InvalidTransitionError(
+                    f"{self._describe()} is {self.status}: only a failed or cancelled run can be resumed"
+                )
+            ended = next((r for r in store.steps_of(self.uuid) if r.status in Status.RESUMABLE), None)
+            step = None if ended is None else Step._from_record(ended, store, self)
+            if step is not None:
+                error = _reset_for_resume(step._record)
+                self.metadata["current_step"] = step.uuid
+                step._change_status(Status.PENDING, by=BY_HAND, note=note, reopen=True, resumed_from=error)
+            self._record.due_at = None
+            self._change_status(Status.PENDING, by=BY_HAND, note=note, reopen=True)
+        return step
 
     def _pending_steps(self, store: Store) -> list[Step]:
         """This run's pending steps, read now; refuses an ended run."""
@@ -262,3 +317,17 @@ class Pipeline(Tracked):
     def __repr__(self) -> str:
         """``<Name uuid8 status: ✓ StepA → ▶ StepB → · StepC>``, read now; never raises."""
         return pipeline_repr(self)
+
+
+def _reset_for_resume(step: StepData) -> dict[str, Any] | None:
+    """Make a failed or cancelled step's record start over: ``on_start`` again, attempts and schedule anew.
+
+    Returns its error's type, message and hook, for the history entry of the resume.
+    """
+    error = {key: step.error[key] for key in ("type", "message", "hook") if key in step.error} if step.error else None
+    step.on_start_done = False
+    step.attempts = 0
+    step.due_at = step.waiting_since = step.deadline = None
+    step.claimed_by = step.claimed_until = None
+    step.error = None
+    return error

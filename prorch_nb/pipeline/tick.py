@@ -1,10 +1,12 @@
 """One tick of one pipeline, in three phases so hooks never run inside a unit of work.
 
 1. ``begin_tick`` (inside the store's unit of work): apply the ending rule, or pick the
-   first open step, start it if it is ``created`` and claim it.
-2. ``run_hooks`` (outside): ``on_start`` for a step just started (or whose ``on_start``
-   never completed), then ``on_continue`` while the step is still pending. A status
-   change made by a hook is saved at once, as in prorch.
+   first open step; fail it if it is past its deadline (``timeout``); leave it if it
+   waits (a timer, a retry's next attempt) and no signal woke it; else start it if it is
+   ``created``, count the attempt if ``on_start`` is to run, and claim it.
+2. ``run_hooks`` (outside): ``on_start`` for a step just started (or retried, or whose
+   ``on_start`` never completed), then ``on_continue`` while the step is still pending and
+   does not wait. A status change made by a hook is saved at once, as in prorch.
 3. ``commit_tick`` (inside again): save the step's metadata and the pipeline's context
    and release the claim, unless someone else ended the step or took the claim meanwhile.
 """
@@ -16,16 +18,24 @@ from typing import TYPE_CHECKING
 
 from prorch_nb import registry
 from prorch_nb.claims import claim_ended, claim_is_live, lease_end, new_claimant
-from prorch_nb.exceptions.exceptions import ConcurrentChangeError, InvalidRecordError, StepHookError
+from prorch_nb.exceptions.exceptions import (
+    ConcurrentChangeError,
+    InvalidRecordError,
+    StepHookError,
+    StepTimeoutError,
+)
 from prorch_nb.leases import KEEPER
 from prorch_nb.lifecycle import BY_ENGINE
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.report import TickOutcome
+from prorch_nb.schedule import later, run_due_at, waiting
 from prorch_nb.store import Store
+from prorch_nb.utils.clock import as_datetime, utc_at
 from prorch_nb.utils.constants import Status
 
 if TYPE_CHECKING:
+    from prorch_nb.dataclasses.step import StepData
     from prorch_nb.pipeline.pipeline import Pipeline
     from prorch_nb.step.step import Step
 
@@ -41,7 +51,9 @@ class Tick:
     claimant: str | None = None
     busy: bool = False
     conflict: bool = False
-    error: StepHookError | None = None
+    error: StepHookError | StepTimeoutError | None = None
+    #: When the step waits until (a tick that found it not due yet).
+    due_at: str | None = None
 
     def outcome(self) -> TickOutcome:
         """The report line of this tick."""
@@ -58,6 +70,7 @@ class Tick:
             error=str(self.error) if self.error else None,
             busy=self.busy,
             conflict=self.conflict,
+            due_at=self.due_at if step is None else step.due_at,
         )
 
 
@@ -99,22 +112,51 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
             f"pipeline {pipeline.name!r} ({pipeline.uuid}): no step is open, yet step statuses {statuses} do not end it"
         )
     now = store.now()
+    where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
+    step_class = registry.step_class(current.name, record=where)
+    if current.status == Status.PENDING and current.deadline and as_datetime(current.deadline) <= now:
+        tick.step = step_class._from_record(current, store, pipeline)
+        tick.step_before = Status.PENDING
+        tick.error = tick.step._time_out(step_class.timeout_seconds())
+        return tick
     if claim_is_live(current, now):
         tick.busy = True
         return tick
-    where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
-    step = registry.step_class(current.name, record=where)._from_record(current, store, pipeline)
+    if waiting(pipeline._record, current, now):
+        tick.due_at = current.due_at
+        _mark_due(pipeline, current, store)
+        return tick
+    step = step_class._from_record(current, store, pipeline)
     tick.step, tick.step_before = step, step.status
     tick.claimant = new_claimant()
-    step._record.claimed_by, step._record.claimed_until = tick.claimant, lease_end(now, lease_seconds)
+    record = step._record
+    record.claimed_by, record.claimed_until = tick.claimant, lease_end(now, lease_seconds)
+    step._tick_began = utc_at(now.timestamp())
+    lost_attempt = step.status == Status.PENDING and record.on_start_done is False and record.due_at is None
+    record.due_at = record.waiting_since = None  # due now: a wait has ended (or a signal woke it)
+    timeout = step_class.timeout_seconds()
+    if timeout and record.deadline is None:
+        record.deadline = later(now, timeout)
+    if step.status == Status.CREATED or record.on_start_done is False:
+        record.attempts = (record.attempts or 0) + 1  # stored with the claim, before the attempt begins
+        record.on_start_done = not isinstance(step, OnStartMixin)
     if step.status == Status.CREATED:
         pipeline.metadata["current_step"] = step.uuid
-        step._record.on_start_done = not isinstance(step, OnStartMixin)
         _start(pipeline, step)
+    elif lost_attempt and step.retry is not None:
+        step._after_lost_attempt()
     else:
         step._save()
     step._claimant = tick.claimant  # from now on, the step's writes need the claim to be this tick's
     return tick
+
+
+def _mark_due(pipeline: Pipeline, step: StepData, store: Store) -> None:
+    """Store when a run whose step waits is due, if the run says otherwise (a pass then skips it until then)."""
+    due = run_due_at(pipeline._record, step)
+    if due != pipeline._record.due_at:
+        store.pipelines.update(pipeline.uuid, {"due_at": due})
+        pipeline._record.due_at = due
 
 
 def _start(pipeline: Pipeline, step: Step) -> None:
@@ -137,16 +179,24 @@ def run_hooks(tick: Tick) -> None:
         return
     try:
         if step._record.on_start_done is False:
-            try:
-                step._run_hook("on_start")
-            finally:
-                step._record.on_start_done = True
-        if step.status == Status.PENDING and isinstance(step, OnContinueMixin):
+            step._run_hook("on_start")
+        if _continues(step):
             step._run_hook("on_continue")
     except StepHookError as exc:
         tick.error = exc
     except ConcurrentChangeError:
         tick.conflict = True
+
+
+def _continues(step: Step) -> bool:
+    """Whether ``on_continue`` runs now: the step is pending, started, and neither waits nor awaits a retry."""
+    record = step._record
+    return (
+        step.status == Status.PENDING
+        and record.on_start_done is not False
+        and record.due_at is None
+        and isinstance(step, OnContinueMixin)
+    )
 
 
 def commit_tick(tick: Tick, store: Store) -> None:

@@ -122,6 +122,14 @@ class Database(Checkpoints):
         with self._lock:
             return self._current(table).search_uuids(field, value)
 
+    def due_uuids(self, table: str, now: str) -> list[Any]:
+        with self._lock:
+            return self._current(table).due_uuids(now)
+
+    def next_due(self, table: str) -> str | None:
+        with self._lock:
+            return self._current(table).next_due()
+
     def all(self, table: str) -> list[dict[str, Any]]:
         with self._lock:
             return self._current(table).all()

@@ -72,6 +72,14 @@ class InMemoryRepository(RichDisplay, IRepository):
         with self._lock:
             return self._table.search_uuids(field, value)
 
+    def due_uuids(self, now: str) -> list[Any]:
+        with self._lock:
+            return self._table.due_uuids(now)
+
+    def next_due(self) -> str | None:
+        with self._lock:
+            return self._table.next_due()
+
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
             return self._table.all()

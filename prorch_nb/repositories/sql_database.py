@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from prorch_nb.repositories.sql_engine import advisory_lock_key, create_engine, 
 from prorch_nb.repositories.sql_listener import ChangeListener, channel_name
 from prorch_nb.repositories.sql_schema import create_or_check, define
 from prorch_nb.repositories.sql_unit import Seen, SQLUnit, UnitState
+from prorch_nb.utils import clock
 from prorch_nb.utils.constants import Metadata, Status
 
 T = TypeVar("T")
@@ -393,9 +394,10 @@ class SQLDatabase:
         """The database's time (leases are measured in it on every host); SQLite's is this machine's.
 
         Inside a unit it is the time its transaction began, asked once (PostgreSQL's now()).
+        A clock installed by :func:`~prorch_nb.utils.clock.use_clock` replaces both.
         """
-        if self.dialect != "postgresql":
-            return datetime.now(timezone.utc)
+        if self.dialect != "postgresql" or clock.fake_clock() is not None:
+            return clock.now_datetime()
         state = self.state
         if state.now is None:
             now = self.read(lambda c: c.execute(sa.select(sa.func.now())).scalar_one())

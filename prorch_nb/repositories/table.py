@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from prorch_nb.interfaces.repository import columns_of
+from prorch_nb.interfaces.repository import columns_of, is_due
 
 #: Fields with an index: what the engine searches by.
 INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
@@ -27,7 +27,7 @@ compact_json = json.JSONEncoder(separators=(",", ":")).encode
 _decode = json.JSONDecoder().raw_decode
 
 # What the table knows of a row without its text, its *facts*, is a plain tuple read by
-# these positions: (uuid, keys, claim, *the values of INDEXED_FIELDS). A plain tuple of strings
+# these positions: (uuid, keys, claim, due, *the values of INDEXED_FIELDS). A plain tuple of strings
 # and other plain values, which the garbage collector stops tracking the first time it
 # sees it (it keeps tracking a NamedTuple: a large table would cost every collection).
 #: Position of the row's uuid in its facts.
@@ -36,8 +36,10 @@ UUID = 0
 KEYS = 1
 #: Position of the row's ``claimed_by`` (``None`` if it has none).
 CLAIM = 2
+#: Position of the row's ``due_at`` (``None`` if it has none): when a waiting run is due.
+DUE = 3
 #: Position of the first indexed value; the others follow in the order of INDEXED_FIELDS.
-FIRST_INDEXED = 3
+FIRST_INDEXED = 4
 #: Position of the row's status.
 STATUS = FIRST_INDEXED + INDEXED_FIELDS.index("status")
 
@@ -128,6 +130,22 @@ class IndexedTable:
         """The uuids of the records whose ``field`` equals ``value``, in document order (no row parsed)."""
         facts = self._facts
         return [facts[doc_id][UUID] for doc_id in self._matching(field, value)]
+
+    def due_uuids(self, now: str) -> list[Any]:
+        """The uuids of the ``pending`` records due at ``now`` (no ``due_at``, or not after it), in document order.
+
+        Read from the status index and the rows' facts: no row is parsed.
+        """
+        facts = self._facts
+        return [
+            facts[doc_id][UUID] for doc_id in self._matching("status", "pending") if is_due(facts[doc_id][DUE], now)
+        ]
+
+    def next_due(self) -> str | None:
+        """The earliest ``due_at`` of the ``pending`` records (``None`` if none waits)."""
+        facts = self._facts
+        pending = self._indexes[INDEXED_FIELDS.index("status")].get("pending", {})
+        return min((due for doc_id in pending if type(due := facts[doc_id][DUE]) is str), default=None)
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""
@@ -235,7 +253,7 @@ class IndexedTable:
         uuid = row.get("uuid")
         indexed = tuple([_key(row.get(name, _ABSENT)) for name in INDEXED_FIELDS])
         before = self._facts.get(doc_id)
-        self._facts[doc_id] = (uuid, keys, row.get("claimed_by"), *indexed)
+        self._facts[doc_id] = (uuid, keys, row.get("claimed_by"), row.get("due_at"), *indexed)
         old_indexed = _NOTHING_INDEXED
         if before is not None:
             old_indexed = before[FIRST_INDEXED:]
@@ -277,7 +295,12 @@ _NAME, _STATUS_AT = INDEXED_FIELDS.index("name"), INDEXED_FIELDS.index("status")
 #: The indexed values of a row that is not there yet.
 _NOTHING_INDEXED = (_ABSENT,) * len(INDEXED_FIELDS)
 #: Where each field a row's facts hold sits in them.
-_FACT_AT = {"uuid": UUID, "claimed_by": CLAIM, **{name: FIRST_INDEXED + n for n, name in enumerate(INDEXED_FIELDS)}}
+_FACT_AT = {
+    "uuid": UUID,
+    "claimed_by": CLAIM,
+    "due_at": DUE,
+    **{name: FIRST_INDEXED + n for n, name in enumerate(INDEXED_FIELDS)},
+}
 
 
 class _Repr(str):

@@ -73,6 +73,12 @@ class TinyDBRepository(RichDisplay, IRepository):
         field, value = filter
         return self._database.search_uuids(self._name, field, value)
 
+    def due_uuids(self, now: str) -> list[Any]:
+        return self._database.due_uuids(self._name, now)
+
+    def next_due(self) -> str | None:
+        return self._database.next_due(self._name)
+
     def all(self) -> list[dict[str, Any]]:
         return self._database.all(self._name)
 

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import traceback
 import uuid as uuid_module
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.exceptions.exceptions import (
     ConcurrentChangeError,
+    InvalidTransitionError,
     NotJSONError,
     PipelineNotDefinedException,
     StepHookError,
     StepNameNotDefinedException,
+    StepTimeoutError,
     StoreFileError,
 )
 from prorch_nb.interfaces.repository import IRepository
-from prorch_nb.lifecycle import BY_ERROR, BY_STEP, Tracked, new_record_times
+from prorch_nb.lifecycle import BY_ERROR, BY_RETRY, BY_STEP, BY_TIMEOUT, Tracked, new_record_times
+from prorch_nb.schedule import Retry, later, run_due_at, seconds_of, wake_time
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.data import clone
+from prorch_nb.utils.durations import format_duration
 from prorch_nb.utils.json_values import check_json
 from prorch_nb.utils.uuids import short_uuid
 
@@ -33,7 +38,12 @@ class Step(Tracked):
 
     Inside a hook, ``self.metadata`` is this step's own dict and ``self.context`` the
     pipeline's dict shared by all its steps; both are persisted after the hook, even
-    when it raises. End the step with :meth:`finish`, :meth:`fail` or :meth:`cancel`.
+    when it raises. End the step with :meth:`finish`, :meth:`fail` or :meth:`cancel`;
+    pause it with :meth:`wait`; read what was sent to the run with :meth:`receive`.
+
+    ``retry`` (a :class:`~prorch_nb.schedule.Retry`) tries the step again from
+    ``on_start`` when a hook raises; ``timeout`` (seconds or a ``timedelta``) fails the
+    step if it is still pending that long after its start.
     """
 
     _kind = "step"
@@ -42,6 +52,12 @@ class Step(Tracked):
     name: str | None = None
     #: Defaults for the metadata of each new step (copied, never shared).
     metadata: dict[str, Any] = {}
+    #: Attempts after a hook raised (``None``: the first exception fails the step).
+    retry: Retry | None = None
+    #: Seconds (or a ``timedelta``) a step may stay pending after its start (``None``: no limit).
+    timeout: float | timedelta | None = None
+    #: When the tick running this step's hooks began (what a signal must come after to wake a wait).
+    _tick_began: str | None = None
 
     def __init__(
         self,
@@ -67,6 +83,14 @@ class Step(Tracked):
     def _validate_class(cls) -> None:
         if not cls.name:
             raise StepNameNotDefinedException(f"step class {cls.__qualname__} has no name")
+        if cls.retry is not None and not isinstance(cls.retry, Retry):
+            raise TypeError(f"step class {cls.__qualname__}: retry must be a Retry, got {type(cls.retry).__name__}")
+        cls.timeout_seconds()
+
+    @classmethod
+    def timeout_seconds(cls) -> float | None:
+        """This class's ``timeout`` in seconds (``None``: none); refuses a value that is not a positive duration."""
+        return seconds_of(cls.timeout, f"step class {cls.__qualname__}: timeout")
 
     @classmethod
     def _new_record(cls, pipeline_uuid: str, position: int | None) -> StepData:
@@ -113,6 +137,48 @@ class Step(Tracked):
         return self._record.error
 
     @property
+    def attempts(self) -> int:
+        """How many times ``on_start`` began (0 before the step started)."""
+        return self._record.attempts or 0
+
+    @property
+    def due_at(self) -> str | None:
+        """When a waiting step runs again (a wait's end, or a retry's next attempt); ``None`` if it does not wait."""
+        return self._record.due_at
+
+    @property
+    def deadline(self) -> str | None:
+        """When a step with a ``timeout`` fails if it is still pending."""
+        return self._record.deadline
+
+    def wait(self, seconds: float | timedelta | None = None, *, until: str | datetime | None = None) -> str:
+        """In a hook: keep this step pending and call ``on_continue`` no earlier than then.
+
+        ``seconds`` from now, or ``until`` a time (an ISO-8601 text or a datetime; naive is
+        UTC), whichever is later. A signal sent to the run wakes the step sooner. Returns
+        the stored time it waits until.
+        """
+        if self._claimant is None:
+            raise InvalidTransitionError(f"{self._describe()}: wait() is for a step's hooks, run by a tick")
+        self._record.due_at = wake_time(self._require_store().now(), seconds, until)
+        self._record.waiting_since = self._tick_began
+        return self._record.due_at
+
+    @property
+    def signals(self) -> dict[str, Any]:
+        """The last value sent to the run under each name (a copy, read when the tick began)."""
+        return clone(self._run_record().signals)
+
+    def receive(self, name: str, default: Any = None) -> Any:
+        """The last value sent to the run as ``name`` (see ``Pipeline.send``), or ``default``."""
+        return clone(self._run_record().signals.get(name, default))
+
+    def _run_record(self) -> Any:
+        if self._pipeline is not None:
+            return self._pipeline._record
+        return self._require_store().pipeline(self.pipeline_uuid)
+
+    @property
     def context(self) -> dict[str, Any]:
         """The pipeline's shared dict, for handing data to later steps.
 
@@ -147,6 +213,8 @@ class Step(Tracked):
         are: a :class:`ConcurrentChangeError` (someone else ended the step, or took its
         claim over) and a :class:`StoreFileError` (the store could not save what the hook
         did: nothing of the tick is kept, and the next tick runs the hook again).
+        A step with ``retry`` whose attempt may be followed by another is not failed: the
+        attempt is recorded and the next one scheduled (nothing is raised).
         """
         try:
             getattr(self, hook_name)()
@@ -154,13 +222,17 @@ class Step(Tracked):
         except (ConcurrentChangeError, StoreFileError):
             raise
         except Exception as exc:
-            self._fail_for(hook_name, exc)
-            raise StepHookError(
-                f"{self._describe()} of pipeline {self.pipeline_uuid}: {hook_name}() raised {type(exc).__name__}: {exc}"
-            ) from exc
+            if self._fail_for(hook_name, exc):
+                raise StepHookError(
+                    f"{self._describe()} of pipeline {self.pipeline_uuid}: "
+                    f"{hook_name}() raised {type(exc).__name__}: {exc}"
+                ) from exc
+        else:
+            if hook_name == "on_start":
+                self._record.on_start_done = True
 
-    def _fail_for(self, hook_name: str, exc: Exception) -> None:
-        """Record ``exc`` as this step's error and fail the step (unless it has ended already).
+    def _fail_for(self, hook_name: str, exc: Exception) -> bool:
+        """Record ``exc`` as this step's error and fail the step, or schedule its next attempt; whether it failed.
 
         What the hook wrote to ``metadata`` and ``context`` is saved with the failure, unless
         it is not JSON: then the step fails with the values it had before, and the error
@@ -174,7 +246,9 @@ class Step(Tracked):
             "at": utc_now(),
         }
         if self.status in Status.ENDED:
-            return
+            return True
+        if self._retries_after(hook_name, exc):
+            return False
         note = f"{hook_name} raised {type(exc).__name__}"
         if isinstance(exc, NotJSONError):
             self._drop_unsaved()
@@ -184,6 +258,65 @@ class Step(Tracked):
             self._record.error["message"] += f" (not saved, {unsaved})"
             self._drop_unsaved()
             self._change_status(Status.FAILED, by=BY_ERROR, note=note)
+        return True
+
+    def _retries_after(self, hook_name: str, exc: Exception) -> bool:
+        """Schedule the next attempt if ``retry`` allows one after ``exc``; whether it did.
+
+        The attempt is recorded in the history (its number, error and the next attempt's
+        time) and ``on_start`` runs again once that time has come.
+        """
+        retry, attempt = type(self).retry, self.attempts or 1
+        if retry is None or isinstance(exc, NotJSONError):
+            return False
+        record = self._record
+        try:
+            if not retry.retries(attempt, exc):
+                return False
+        except Exception as predicate_error:  # the user's predicate: its failure fails the step, said in the error
+            record.error["message"] += f" (retry_if raised {type(predicate_error).__name__}: {predicate_error})"
+            return False
+        try:
+            self._check_values()
+        except NotJSONError as unsaved:
+            record.error["message"] += f" (not saved, {unsaved})"
+            self._drop_unsaved()
+        record.on_start_done = False
+        record.due_at = later(self._require_store().now(), retry.delay(attempt))
+        record.waiting_since = None
+        error = {key: record.error[key] for key in ("hook", "type", "message")}
+        note = f"attempt {attempt} of {retry.max_attempts}: {hook_name} raised {type(exc).__name__}"
+        self._record_event(by=BY_RETRY, note=note, attempt=attempt, error=error, next_at=record.due_at)
+        return True
+
+    def _after_lost_attempt(self) -> None:
+        """In ``begin_tick``: the last attempt began but never ended (its worker stopped); count it as failed.
+
+        The step fails if that was its last attempt, and otherwise records it before the
+        next attempt (counted already) begins.
+        """
+        retry, record = type(self).retry, self._record
+        lost = (record.attempts or 1) - 1
+        note = f"attempt {lost} of {retry.max_attempts} began and never ended (its worker stopped)"
+        if lost < retry.max_attempts:
+            self._record_event(by=BY_RETRY, note=note, attempt=lost)
+            return
+        record.error = {"type": "LostAttemptError", "message": note, "traceback": "", "at": utc_now()}
+        self._change_status(Status.FAILED, by=BY_ERROR, note=note)
+
+    def _time_out(self, seconds: float | None) -> StepTimeoutError:
+        """In ``begin_tick``: fail this step, still pending at its deadline; returns the error recorded.
+
+        A worker whose hook still runs loses its claim: its later writes are refused.
+        """
+        after = f" ({format_duration(seconds)} after its start)" if seconds else ""
+        error = StepTimeoutError(
+            f"{self._describe()} of pipeline {self.pipeline_uuid} was still pending at its deadline "
+            f"{self._record.deadline}{after}"
+        )
+        self._record.error = {"type": "StepTimeoutError", "message": str(error), "traceback": "", "at": utc_now()}
+        self._change_status(Status.FAILED, by=BY_TIMEOUT, note=f"timed out{after}")
+        return error
 
     def _drop_unsaved(self) -> None:
         """Put ``metadata`` and the run's ``context`` back as last saved."""
@@ -202,13 +335,14 @@ class Step(Tracked):
     def _save(self, at: str | None = None) -> None:
         """Save the step, and with it what its hook put in the pipeline's context.
 
-        An ended step needs no claim and will not run ``on_start`` again: the same write
-        releases the claim and confirms the start.
+        An ended step needs no claim, waits for nothing and will not run ``on_start`` again:
+        the same write releases the claim, drops its wait and confirms the start.
         """
         if self.status in Status.ENDED:
-            self._record.claimed_by = self._record.claimed_until = None
-            if self._record.on_start_done is False:
-                self._record.on_start_done = True
+            record = self._record
+            record.claimed_by = record.claimed_until = record.due_at = record.waiting_since = None
+            if record.on_start_done is False:
+                record.on_start_done = True
         super()._save(at)
         self._metadata_saved = clone(self.metadata)
         if self._record.claimed_by is None:
@@ -230,8 +364,14 @@ class Step(Tracked):
             )
 
     def _save_along(self, store: Store) -> None:
+        """Write what the run keeps of this step's save: the context a hook handed on, when the run is due."""
         if self._pipeline is not None:
-            self._pipeline._save_context(store)
+            self._pipeline._save_with_step(store, self._record)
+        elif self._record.due_at is not None or self.status in Status.ENDED:  # a step object of its own
+            run = store.pipeline(self.pipeline_uuid)
+            due = run_due_at(run, self._record)
+            if due != run.due_at:
+                store.pipelines.update(run.uuid, {"due_at": due, "updated_at": utc_now()})
 
     def _unsaved(self) -> bool:
         """Whether ``metadata`` changed since the last save."""

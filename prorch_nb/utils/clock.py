@@ -1,20 +1,83 @@
-"""UTC timestamps as ISO-8601 strings, the form every record stores.
+"""UTC timestamps as ISO-8601 strings, the form every record stores, and the engine's clock.
 
 Always with microseconds (``2026-11-27T09:35:55.000000+00:00``): stored times have one
 width, so they sort as text in time order. :func:`parse_time` reads them back, always
 time-zone aware.
+
+Every time the engine stamps or waits for comes from :func:`now` and every pause from
+:func:`sleep`; :func:`use_clock` puts a :class:`FakeClock` in their place (tests and
+notebooks that must not wait for real).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+
+class FakeClock:
+    """A clock that moves only when told to (or when the engine sleeps on it).
+
+    >>> clock = FakeClock("2026-11-30T09:00:00+00:00")
+    >>> with use_clock(clock):
+    ...     sleep(90)
+    ...     utc_now()
+    '2026-11-30T09:01:30.000000+00:00'
+    """
+
+    def __init__(self, start: str | datetime | float = "2026-01-01T00:00:00+00:00") -> None:
+        self.time = start if isinstance(start, (int, float)) else as_datetime(start).timestamp()
+
+    def advance(self, seconds: float | timedelta) -> None:
+        """Move the clock ``seconds`` forward."""
+        self.time += seconds.total_seconds() if isinstance(seconds, timedelta) else seconds
+
+
+_fake: FakeClock | None = None
+
+
+@contextlib.contextmanager
+def use_clock(clock: FakeClock) -> Iterator[FakeClock]:
+    """Make ``clock`` the engine's clock inside the block (this process, every thread)."""
+    global _fake
+    before, _fake = _fake, clock
+    try:
+        yield clock
+    finally:
+        _fake = before
+
+
+def fake_clock() -> FakeClock | None:
+    """The clock :func:`use_clock` installed, if any (a database's own clock is not asked then)."""
+    return _fake
+
+
+def now() -> float:
+    """Seconds since the epoch, by the engine's clock."""
+    return time.time() if _fake is None else _fake.time
+
+
+def now_datetime() -> datetime:
+    """The engine's clock as an aware UTC datetime."""
+    return datetime.fromtimestamp(now(), timezone.utc)
+
+
+def sleep(seconds: float) -> None:
+    """Pause ``seconds``; a fake clock moves forward at once instead."""
+    if seconds <= 0:
+        return
+    if _fake is None:
+        time.sleep(seconds)
+    else:
+        _fake.advance(seconds)
 
 
 def utc_now() -> str:
     """Return the current time in UTC, e.g. ``2026-11-27T09:35:55.123456+00:00``."""
-    return utc_at(time.time())
+    return utc_at(now())
 
 
 def utc_at(timestamp: float) -> str:
@@ -48,3 +111,15 @@ def parse_time(at: str | None) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def as_datetime(moment: str | datetime) -> datetime:
+    """An aware UTC datetime from an ISO-8601 text or a datetime (naive ones are taken as UTC).
+
+    >>> as_datetime("2026-11-30T10:00:00+01:00").isoformat()
+    '2026-11-30T09:00:00+00:00'
+    """
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected an ISO-8601 time or a datetime, got {type(moment).__name__}")
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)

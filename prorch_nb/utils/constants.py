@@ -16,6 +16,8 @@ class Status:
     ALL = (CREATED, PENDING, FINISHED, FAILED, CANCELLED)
     #: Statuses that never change again.
     ENDED = frozenset({FINISHED, FAILED, CANCELLED})
+    #: Ended statuses that ``resume()`` may take back to ``pending``, by hand.
+    RESUMABLE = frozenset({FAILED, CANCELLED})
     #: Statuses of a step that still has work to do.
     OPEN = frozenset({CREATED, PENDING})
 

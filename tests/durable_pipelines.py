@@ -1,0 +1,168 @@
+"""Steps that retry, time out, wait and take signals, driven by the tests under a fake clock."""
+
+import os
+import signal
+
+from prorch_nb import OnContinueMixin, OnStartMixin, Pipeline, Retry, Step, register_pipeline, register_step
+
+#: How many attempts of ``FlakyUpload`` raise before one succeeds, by pipeline uuid (default: 2).
+FAILURES: dict[str, int] = {}
+#: Runs whose ``Crashes`` step no longer fails (the disk was cleaned up).
+FIXED: set[str] = set()
+
+
+@register_step
+class FlakyUpload(OnStartMixin, Step):
+    name = "FlakyUpload"
+    retry = Retry(max_attempts=4, interval=10, backoff=3, max_interval=60)
+
+    def on_start(self):
+        if self.attempts <= FAILURES.get(self.pipeline_uuid, 2):
+            raise ConnectionError(f"upload refused on attempt {self.attempts}")
+        self.metadata["uploaded_on"] = self.attempts
+        self.finish()
+
+
+@register_step
+class PickyRetry(OnStartMixin, Step):
+    """Retries ``ConnectionError`` only."""
+
+    name = "PickyRetry"
+    retry = Retry(max_attempts=5, interval=1, retry_if=lambda exc: isinstance(exc, ConnectionError))
+
+    def on_start(self):
+        raise (ConnectionError if self.attempts == 1 else PermissionError)(f"attempt {self.attempts}")
+
+
+@register_step
+class BrokenPredicate(OnStartMixin, Step):
+    name = "BrokenPredicate"
+    retry = Retry(retry_if=lambda exc: 1 / 0)
+
+    def on_start(self):
+        raise ConnectionError("down")
+
+
+@register_step
+class AwaitApproval(OnStartMixin, OnContinueMixin, Step):
+    """Waits an hour at a time for an ``approval`` signal, for at most a day."""
+
+    name = "AwaitApproval"
+    timeout = 24 * 3600
+
+    def on_start(self):
+        self.wait(seconds=3600)
+
+    def on_continue(self):
+        self.metadata["checks"] = self.metadata.get("checks", 0) + 1
+        approval = self.receive("approval")
+        if approval is None:
+            self.wait(seconds=3600)
+            return
+        self.metadata["approved_by"] = approval["by"]
+        self.finish(approval.get("comment"))
+
+
+@register_step
+class Sleeper(OnStartMixin, OnContinueMixin, Step):
+    """Waits until the time in the context's ``until``, then finishes."""
+
+    name = "Sleeper"
+
+    def on_start(self):
+        self.wait(until=self.context["until"])
+
+    def on_continue(self):
+        self.finish()
+
+
+@register_step
+class Crashes(OnStartMixin, Step):
+    """Fails until its run is in ``FIXED``."""
+
+    name = "Crashes"
+
+    def on_start(self):
+        if self.pipeline_uuid not in FIXED:
+            raise OSError("disk full")
+        self.finish()
+
+
+class DiesWhenRecorded(Exception):
+    """An error whose recording kills the process: the attempt failed, and its record is never written."""
+
+    def __str__(self) -> str:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return "unreachable"
+
+
+@register_step
+class KilledOnce(OnStartMixin, Step):
+    """Attempt 1 fails and its worker is killed before recording it; attempt 2 succeeds."""
+
+    name = "KilledOnce"
+    retry = Retry(max_attempts=3, interval=0)
+
+    def on_start(self):
+        if self.attempts == 1:
+            raise DiesWhenRecorded()
+        self.finish()
+
+
+@register_step
+class KilledAlways(OnStartMixin, Step):
+    """Every attempt's worker is killed inside the hook."""
+
+    name = "KilledAlways"
+    retry = Retry(max_attempts=2, interval=0)
+
+    def on_start(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@register_pipeline
+class KillOnce(Pipeline):
+    name = "KillOnce"
+    steps = [KilledOnce]
+
+
+@register_pipeline
+class KillAlways(Pipeline):
+    name = "KillAlways"
+    steps = [KilledAlways]
+
+
+@register_pipeline
+class Upload(Pipeline):
+    name = "Upload"
+    steps = [FlakyUpload]
+
+
+@register_pipeline
+class Picky(Pipeline):
+    name = "Picky"
+    steps = [PickyRetry]
+
+
+@register_pipeline
+class Predicate(Pipeline):
+    name = "Predicate"
+    steps = [BrokenPredicate]
+
+
+@register_pipeline
+class SignalledApproval(Pipeline):
+    name = "SignalledApproval"
+    steps = [AwaitApproval]
+
+
+@register_pipeline
+class Timer(Pipeline):
+    name = "Timer"
+    steps = [Sleeper]
+
+
+@register_pipeline
+class Resumable(Pipeline):
+    name = "Resumable"
+    steps = [Crashes, FlakyUpload]
