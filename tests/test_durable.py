@@ -390,3 +390,23 @@ def test_workers_killed_in_every_attempt_fail_the_step_after_the_last(tmp_path):
     assert step.error["type"] == "LostAttemptError" and "attempt 2 of 2" in step.error["message"]
     run.start()
     assert run.refresh().status == Status.FAILED
+
+
+def test_a_resumed_step_counts_its_attempts_anew(repository_class, clock):
+    run = d.Upload(repository_class=repository_class)
+    d.FAILURES[run.uuid] = 99
+    run.start()
+    runner = orchestrator(repository_class)
+    runner.run_until_done(wait=True)
+    assert (step_of(run).status, step_of(run).attempts) == (Status.FAILED, 4)
+    d.FAILURES[run.uuid] = 1
+    run.resume("the server is back")
+    runner.run_until_done(wait=True)
+    step = step_of(run)
+    assert (step.status, step.attempts) == (Status.FINISHED, 2)
+    after_resume = step.history[[entry["by"] for entry in step.history].index("hand") :]
+    assert [(entry["by"], entry.get("attempt")) for entry in after_resume] == [
+        ("hand", None),
+        ("retry", 1),
+        ("step", None),
+    ]

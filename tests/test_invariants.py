@@ -196,6 +196,8 @@ class ModelStep:
     on_start: int = 0
     on_continue: int = 0
     raised: bool = False
+    #: Resumed by hand: ``on_start`` runs again at its next tick.
+    restart: bool = False
 
     def hook(self, hook: str, flag: bool) -> bool:
         """Apply one hook call as the step classes above behave; True if it raises."""
@@ -237,8 +239,9 @@ class ModelRun:
         before = step.status
         flag = self.uuid in FLAGS
         raised = False
-        if step.status == C:
+        if step.status == C or step.restart:
             self.status = step.status = P
+            step.restart = False
             if step.name in HAS_ON_START:
                 self.hooks += 1
                 raised = step.hook("on_start", flag)
@@ -246,6 +249,14 @@ class ModelRun:
             self.hooks += 1
             raised = step.hook("on_continue", flag)
         return step.status != before, raised
+
+    def resume(self) -> ModelStep | None:
+        """``resume()`` of a failed or cancelled run: the step that ended it (if any) runs again from ``on_start``."""
+        step = next((s for s in self.steps if s.status in Status.RESUMABLE), None)
+        if step is not None:
+            step.status, step.restart, step.raised = P, True, False
+        self.status, self.by_hand = P, False
+        return step
 
 
 def ending_by_rule(statuses: list[str]) -> str | None:
@@ -267,6 +278,8 @@ def moment(text: str) -> datetime:
 #: Status changes a record may make (a run may also be cancelled by hand while created).
 PIPELINE_MOVES = {(C, P), (C, K), (P, F), (P, X), (P, K)}
 STEP_MOVES = {(C, P), (P, F), (P, X), (P, K)}
+#: The only way out of an ended status: ``resume()``, by hand, back to pending, from failed or cancelled.
+RESUME_MOVES = {(X, P), (K, P)}
 
 # The machine ----------------------------------------------------------------------------
 
@@ -424,6 +437,20 @@ class EngineMachine(RuleBasedStateMachine):
                 step.status = K
         run.status, run.by_hand = K, True
 
+    @rule(uuid=runs)
+    def resume(self, uuid: str) -> None:
+        """A person resumes a run: refused unless it failed or was cancelled after it started."""
+        run = self.model[uuid]
+        if run.status not in Status.RESUMABLE or all(s.status == C for s in run.steps):
+            with pytest.raises(InvalidTransitionError):
+                run.handle.resume("again")
+            return
+        step = run.resume()
+        resumed = run.handle.resume("again")
+        assert (resumed and (resumed.name, resumed.status)) == (step and (step.name, P))
+        for record in [run.uuid, resumed and resumed.uuid]:
+            self.frozen.pop(record, None)  # it is no longer ended: it may change again
+
     @rule(uuid=runs, by_class=st.booleans())
     def reload(self, uuid: str, by_class: bool) -> None:
         """Load a run by uuid (its class, or ``load_pipeline``); drive it through the new handle."""
@@ -469,7 +496,7 @@ class EngineMachine(RuleBasedStateMachine):
             assert all(s == C for s in statuses[first_open + 1 :]), "a step after the current one is not created"
             started = [s for s in found if s.status != C]
             assert pipeline.metadata.get("current_step") == (started[-1].uuid if started else None)
-            by_hand = pipeline.history[-1]["by"] == "hand"
+            by_hand = pipeline.history[-1]["by"] == "hand" and pipeline.status != P  # a resume is by hand too
             if pipeline.status == C:
                 assert statuses == [C] * len(statuses), "a created run has a started step"
             if pipeline.status == P:
@@ -493,7 +520,8 @@ class EngineMachine(RuleBasedStateMachine):
             for step in found:
                 assert not claim_is_live(step, datetime.now(timezone.utc))
                 assert (step.claimed_by, step.claimed_until) == (None, None), step
-                assert step.on_start_done is not False, "on_start began and never completed"
+                resumed = step.history[-1]["by"] == "hand" and step.status == P  # on_start runs at its next tick
+                assert step.on_start_done is not False or resumed, "on_start began and never completed"
 
     @invariant()
     def histories_are_ordered_and_end_with_the_status(self) -> None:
@@ -509,11 +537,12 @@ class EngineMachine(RuleBasedStateMachine):
             assert times == sorted(times), record
             assert record.updated_at is not None and moment(record.updated_at) >= times[-1]
             for before, after in itertools.pairwise(history):
-                assert (before["status"], after["status"]) in moves, record
+                move = (before["status"], after["status"])
+                assert move in moves or (move in RESUME_MOVES and after["by"] == "hand"), record
 
     @invariant()
     def ended_records_never_change(self) -> None:
-        """An ended pipeline or step is never written again (status, history, anything)."""
+        """An ended pipeline or step is never written again (status, history, anything), but by ``resume()``."""
         pipelines, steps = self._stored()
         for record in [*pipelines, *(s for found in steps.values() for s in found)]:
             if record.status in Status.ENDED:

@@ -233,7 +233,8 @@ class Pipeline(Tracked):
 
         That step is ``pending`` again and runs ``on_start`` at the next tick, its attempts
         counted anew; the run is ``pending`` again. Both histories record it (``by`` =
-        ``hand``). Returns the step (``None`` if no step had ended the run).
+        ``hand``). Returns the step (``None`` for a run cancelled between two steps: the
+        next tick starts the next one). A run cancelled before it started is refused.
         """
         with self._operation() as store, store.unit_of_work():
             self._attach(store.pipeline(self.uuid), store)
@@ -241,7 +242,12 @@ class Pipeline(Tracked):
                 raise InvalidTransitionError(
                     f"{self._describe()} is {self.status}: only a failed or cancelled run can be resumed"
                 )
-            ended = next((r for r in store.steps_of(self.uuid) if r.status in Status.RESUMABLE), None)
+            records = store.steps_of(self.uuid)
+            if all(record.status == Status.CREATED for record in records):
+                raise InvalidTransitionError(
+                    f"{self._describe()} was {self.status} before it started: no step to run again (create a new run)"
+                )
+            ended = next((record for record in records if record.status in Status.RESUMABLE), None)
             step = None if ended is None else Step._from_record(ended, store, self)
             if step is not None:
                 error = _reset_for_resume(step._record)

@@ -132,7 +132,9 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
     record = step._record
     record.claimed_by, record.claimed_until = tick.claimant, lease_end(now, lease_seconds)
     step._tick_began = utc_at(now.timestamp())
-    lost_attempt = step.status == Status.PENDING and record.on_start_done is False and record.due_at is None
+    lost_attempt = (  # an attempt began (not a retry scheduled, nor a resume) and never ended
+        step.status == Status.PENDING and record.on_start_done is False and record.due_at is None and record.attempts
+    )
     record.due_at = record.waiting_since = None  # due now: a wait has ended (or a signal woke it)
     timeout = step_class.timeout_seconds()
     if timeout and record.deadline is None:
