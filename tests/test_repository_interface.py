@@ -28,7 +28,18 @@ SQL_PROVIDED = {
     "wait_for_change",
 }
 PROVIDED = {
-    "memory": {"unit_of_work", "all", "columns", "status_of", "search_uuids", "tally", "newest", "claim_of"},
+    "memory": {
+        "unit_of_work",
+        "all",
+        "columns",
+        "status_of",
+        "search_uuids",
+        "tally",
+        "newest",
+        "claim_of",
+        "due_uuids",
+        "next_due",
+    },
     "tinydb": set(OPTIONAL_METHODS)
     - {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", "wait_for_change"},
     "seed_example": set(),
