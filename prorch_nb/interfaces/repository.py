@@ -256,8 +256,10 @@ OPTIONAL_METHODS = (
 )
 
 
-#: class -> method name -> whether it has its own; weak, as ``TinyDBRepository.at`` makes a class per call
-_implemented: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
+#: id of a class -> method name -> whether it has its own. Keyed by id, as a plain dict answers
+#: faster than a weak mapping; an entry goes when its class does (``TinyDBRepository.at``
+#: makes a class per call), so an id used again never finds an old answer.
+_implemented: dict[int, dict[str, bool]] = {}
 
 
 def implements(repository_class: type, method: str) -> bool:
@@ -265,9 +267,10 @@ def implements(repository_class: type, method: str) -> bool:
 
     Asked for every call of an optional method, so the answer is kept per class (as long as the class lives).
     """
-    known = _implemented.get(repository_class)
+    known = _implemented.get(id(repository_class))
     if known is None:
-        known = _implemented[repository_class] = {}
+        known = _implemented[id(repository_class)] = {}
+        weakref.finalize(repository_class, _implemented.pop, id(repository_class), None)
     if method not in known:
         found = getattr(repository_class, method, None)
         known[method] = callable(found) and found is not getattr(IRepository, method, None)
