@@ -20,6 +20,7 @@ from prorch_nb.notebook.widgets.resolve import ResolveBar
 from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.reprs import run_text
 from prorch_nb.store import Store
+from prorch_nb.utils.clock import now_datetime
 from prorch_nb.utils.constants import Status
 
 
@@ -110,12 +111,13 @@ class PipelinePanel(widgets.VBox):
     def read(self) -> RunView:
         """Read the run and its steps once, and render every view from that (raises if they cannot be read)."""
         record, steps = Store(self.repository_class).read_run(self.pipeline_uuid)
+        now = now_datetime()
         return RunView(
             record,
             steps,
-            status=render.status_line(record, steps),
+            status=render.status_line(record, steps, now),
             errors=render.step_errors(steps),
-            diagram=render.diagram(self.pipeline_class.__name__, record, steps, self.direction),
+            diagram=render.diagram(self.pipeline_class.__name__, record, steps, self.direction, now),
             table=render.steps_table(steps),
         )
 
