@@ -134,6 +134,26 @@ class KilledAlways(OnStartMixin, Step):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+@register_step
+class Impatient(OnStartMixin, OnContinueMixin, Step):
+    """Waits an hour, but times out a minute after its start."""
+
+    name = "Impatient"
+    timeout = 60
+
+    def on_start(self):
+        self.wait(seconds=3600)
+
+    def on_continue(self):
+        self.finish()
+
+
+@register_pipeline
+class Hurried(Pipeline):
+    name = "Hurried"
+    steps = [Impatient]
+
+
 @register_pipeline
 class KillOnce(Pipeline):
     name = "KillOnce"

@@ -8,8 +8,10 @@ found by uuid, and by value for the fields the engine searches on: no lookup sca
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
+import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -146,6 +148,13 @@ class IndexedTable:
         facts = self._facts
         pending = self._indexes[INDEXED_FIELDS.index("status")].get("pending", {})
         return min((due for doc_id in pending if type(due := facts[doc_id][DUE]) is str), default=None)
+
+    def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
+        """``(uuid, due_at)`` of the ``limit`` ``pending`` records with the earliest ``due_at`` (no row is parsed)."""
+        facts = self._facts
+        pending = self._indexes[INDEXED_FIELDS.index("status")].get("pending", {})
+        waiting = ((facts[doc_id][UUID], due) for doc_id in pending if type(due := facts[doc_id][DUE]) is str)
+        return heapq.nsmallest(limit, waiting, key=operator.itemgetter(1))
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""

@@ -18,13 +18,24 @@ import graphviz
 from prorch_nb.notebook.diagrams import run_graph
 from prorch_nb.notebook.html_parts import badge, cell, count_table, error_box, table
 from prorch_nb.notebook.jupyter import fallback_html
-from prorch_nb.notebook.runs_page import PageRun, RunsPage
+from prorch_nb.notebook.runs_page import DueRun, PageRun, RunsPage
 from prorch_nb.notebook.text import format_time
-from prorch_nb.notebook.waits import attempt_errors, error_line, failure_title, retried_error, wait_text
+from prorch_nb.notebook.waits import (
+    RETRY,
+    attempt_errors,
+    attempt_label,
+    due_reason,
+    error_line,
+    failure_title,
+    max_attempts,
+    retried_error,
+    wait_text,
+)
 from prorch_nb.reprs import run_text
-from prorch_nb.styles import glyph, step_glyph
+from prorch_nb.styles import WAITING_GLYPH, glyph, step_glyph
+from prorch_nb.utils.clock import parse_time
 from prorch_nb.utils.constants import Status
-from prorch_nb.utils.durations import duration_between
+from prorch_nb.utils.durations import duration_between, format_duration
 from prorch_nb.utils.history import ended_at, ended_entry, started_at
 from prorch_nb.utils.uuids import short_uuid
 
@@ -37,6 +48,8 @@ if TYPE_CHECKING:
 STEP_HEADERS = ("#", "step", "status", "started", "ended", "duration", "note", "error")
 #: Headers of the dashboard's runs table.
 RUN_HEADERS = ("status", "pipeline", "run", "steps finished", "created", "ended", "duration")
+#: Headers of the dashboard's list of runs due next.
+DUE_HEADERS = ("due", "in", "pipeline", "run", "step", "waits for")
 
 
 def run_label(name: str, uuid: str, status: str) -> str:
@@ -137,6 +150,43 @@ def runs_table(page: RunsPage) -> str:
     table_html = table("prorch-runs-table", RUN_HEADERS, [_run_row(run) for run in page.runs])
     rest = f"<p>… and {page.more} more (showing the newest {len(page.runs)}).</p>" if page.more else ""
     return table_html + rest
+
+
+def due_table(page: RunsPage, now: datetime) -> str:
+    """The runs due first of those that wait for a time: when, how soon after ``now``, which step, what for.
+
+    ``""`` when no run waits for a time.
+    """
+    if not page.due:
+        return ""
+    rows = [
+        [
+            cell(format_time(due.due_at), nowrap=True),
+            cell(_time_left(due.due_at, now), nowrap=True),
+            cell(due.record.name),
+            f"<td><code>{html.escape(short_uuid(due.record.uuid))}</code></td>",
+            cell(due.step.name if due.step else "-"),
+            cell(f"{WAITING_GLYPH} {_waits_for(due)}", nowrap=True),
+        ]
+        for due in page.due
+    ]
+    return f"<p class='prorch-due-title'><b>Due next</b></p>{table('prorch-due-table', DUE_HEADERS, rows)}"
+
+
+def _time_left(due_at: str, now: datetime) -> str:
+    """``in 1 min 15 s``, or ``now`` for a run that is due (the next pass ticks it)."""
+    moment = parse_time(due_at)
+    left = (moment - now).total_seconds() if moment else 0
+    return f"in {format_duration(left)}" if left > 0 else "now"
+
+
+def _waits_for(due: DueRun) -> str:
+    """``retry: attempt 2/3``, ``timer`` or ``deadline``: what the run is due for."""
+    step = due.step
+    reason = due_reason(due.due_at, step) if step else None
+    if reason == RETRY and step is not None:
+        return f"retry: {attempt_label((step.attempts or 0) + 1, max_attempts(step))}"
+    return reason or "-"
 
 
 def _run_row(run: PageRun) -> list[str]:
