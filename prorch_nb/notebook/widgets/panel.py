@@ -99,10 +99,11 @@ class PipelinePanel(widgets.VBox):
         self.refresh_button.on_click(guarded("Refresh", self.refresh, self._report))
 
         buttons = [self.start_button, self.continue_button, self.cancel_button, self.resume_button, self.note]
+        wrapping = widgets.Layout(flex_flow="row wrap")  # a narrow output wraps the row, never scrolls the panel
         super().__init__(
             [
                 self.status_line,
-                widgets.HBox([*buttons, self.refresh_button]).add_class("prorch-buttons"),
+                widgets.HBox([*buttons, self.refresh_button], layout=wrapping).add_class("prorch-buttons"),
                 self.resolve.box,
                 self.send_box.box,
                 self.errors_view,

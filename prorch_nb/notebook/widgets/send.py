@@ -28,7 +28,8 @@ class SendBox:
         self.button = button("Send", "prorch-send", "Send the value to the run under this name: a waiting step wakes")
         self._on_send = send
         self.button.on_click(guarded("Send", self._clicked, report))
-        self.box = widgets.HBox([self.name, self.value, self.button]).add_class("prorch-send-box")
+        wrapping = widgets.Layout(flex_flow="row wrap")
+        self.box = widgets.HBox([self.name, self.value, self.button], layout=wrapping).add_class("prorch-send-box")
 
     def signal(self) -> tuple[str, Any]:
         """The name and the value typed (the value parsed); ``ValueError`` saying what is wrong with them."""
