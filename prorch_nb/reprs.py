@@ -7,6 +7,9 @@
 ...          for u, n, s in [("a", "Generate", "finished"), ("b", "Transfer", "pending")]]
 >>> run_text("BackupPipeline", record, steps)
 '<BackupPipeline 1f2e3a4b pending: ✓ Generate → ▶ Transfer>'
+>>> steps[1].due_at = "2999-01-01T00:00:00.000000+00:00"  # waits for a time (a timer, a retry)
+>>> run_text("BackupPipeline", record, steps)
+'<BackupPipeline 1f2e3a4b pending: ✓ Generate → ⏳ Transfer>'
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from prorch_nb.store import Store
-from prorch_nb.styles import glyph
+from prorch_nb.styles import step_glyph
+from prorch_nb.utils.clock import now_datetime
 from prorch_nb.utils.uuids import short_uuid
 
 if TYPE_CHECKING:
@@ -24,8 +28,9 @@ if TYPE_CHECKING:
 
 
 def run_text(name: str, record: PipelineData, steps: list[StepData]) -> str:
-    """``<Name uuid8 status: ✓ StepA → ▶ StepB → · StepC>``."""
-    flow = " → ".join(f"{glyph(step.status)} {step.name}" for step in steps)
+    """``<Name uuid8 status: ✓ StepA → ▶ StepB → · StepC>``; ``⏳`` marks a step that waits for a time now."""
+    now = now_datetime()
+    flow = " → ".join(f"{step_glyph(record, step, now)} {step.name}" for step in steps)
     return f"<{name} {short_uuid(record.uuid)} {record.status}{': ' + flow if flow else ''}>"
 
 

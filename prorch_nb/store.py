@@ -195,6 +195,10 @@ class Store:
         """The earliest time a waiting pending run is due (``None`` if none waits)."""
         return self._method(self.pipelines, "next_due")()
 
+    def soonest_due(self, limit: int) -> list[tuple[str, str]]:
+        """``(uuid, due_at)`` of the ``limit`` waiting pending runs due first, earliest first (no other run is read)."""
+        return [(str(uuid), due) for uuid, due in self._method(self.pipelines, "soonest_due")(limit)]
+
     def pipeline_uuids_with_status(self, status: str) -> list[str]:
         """Uuids of the pipelines with ``status``, oldest first; the records are not checked.
 

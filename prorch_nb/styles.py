@@ -7,8 +7,15 @@ style carry the status without colour (colour-blind readers, greyscale prints).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
+from prorch_nb.schedule import waiting
 from prorch_nb.utils.constants import Status
+
+if TYPE_CHECKING:
+    from prorch_nb.dataclasses.pipeline import PipelineData
+    from prorch_nb.dataclasses.step import StepData
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ STYLES: dict[str, StatusStyle] = {
 
 #: The look of a status this version does not know (a record from elsewhere).
 UNKNOWN = StatusStyle("#ffffff", "#000000", "#000000", "?", "solid", "box")
+#: The mark of a pending step that waits for a time (a timer, a retry's next attempt), in place of ``▶``.
+WAITING_GLYPH = "⏳"
 
 
 def style_of(status: str) -> StatusStyle:
@@ -59,3 +68,10 @@ def badge_css(status: str, *, border: bool = True) -> str:
 def glyph(status: str) -> str:
     """The one-character mark of ``status``."""
     return style_of(status).glyph
+
+
+def step_glyph(run: PipelineData, step: StepData, now: datetime) -> str:
+    """The mark of ``step`` of ``run``: :data:`WAITING_GLYPH` while it waits at ``now``, else its status's glyph."""
+    if step.status == Status.PENDING and waiting(run, step, now):
+        return WAITING_GLYPH
+    return glyph(step.status)

@@ -2,8 +2,8 @@ import logging
 
 import pytest
 
-from prorch_nb import InMemoryRepository, TinyDBRepository
-from tests import pipelines
+from prorch_nb import FakeClock, InMemoryRepository, TinyDBRepository, use_clock
+from tests import durable_pipelines, pipelines
 from tests.seed_repository import SeedTinyDBRepository
 from tests.sql_databases import postgres_repository, sqlite_repository
 
@@ -32,8 +32,17 @@ def tinydb_class(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _clear_approvals():
+def _clear_flags():
+    """What the test pipelines remember between runs (approvals, failures to come) starts empty."""
     pipelines.APPROVALS.clear()
+    durable_pipelines.clear_flags()
+
+
+@pytest.fixture
+def clock():
+    """A fake clock, the engine's during the test, starting at ``durable_pipelines.START``."""
+    with use_clock(FakeClock(durable_pipelines.START)) as fake:
+        yield fake
 
 
 class _Collect(logging.Handler):

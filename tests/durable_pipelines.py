@@ -4,11 +4,25 @@ import os
 import signal
 
 from prorch_nb import OnContinueMixin, OnStartMixin, Pipeline, Retry, Step, register_pipeline, register_step
+from prorch_nb.utils.clock import as_datetime, utc_at
 
+#: When the tests' fake clock starts (the ``clock`` fixture).
+START = "2026-11-30T09:00:00+00:00"
 #: How many attempts of ``FlakyUpload`` raise before one succeeds, by pipeline uuid (default: 2).
 FAILURES: dict[str, int] = {}
 #: Runs whose ``Crashes`` step no longer fails (the disk was cleaned up).
 FIXED: set[str] = set()
+
+
+def at(seconds: float) -> str:
+    """The stored time ``seconds`` after START."""
+    return utc_at(as_datetime(START).timestamp() + seconds)
+
+
+def clear_flags() -> None:
+    """Forget what earlier tests set in FAILURES and FIXED."""
+    FAILURES.clear()
+    FIXED.clear()
 
 
 @register_step
@@ -118,6 +132,26 @@ class KilledAlways(OnStartMixin, Step):
 
     def on_start(self):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@register_step
+class Impatient(OnStartMixin, OnContinueMixin, Step):
+    """Waits an hour, but times out a minute after its start."""
+
+    name = "Impatient"
+    timeout = 60
+
+    def on_start(self):
+        self.wait(seconds=3600)
+
+    def on_continue(self):
+        self.finish()
+
+
+@register_pipeline
+class Hurried(Pipeline):
+    name = "Hurried"
+    steps = [Impatient]
 
 
 @register_pipeline

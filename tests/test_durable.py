@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from prorch_nb import (
-    FakeClock,
     InMemoryRepository,
     Orchestrator,
     OrchestratorConfig,
@@ -19,7 +18,6 @@ from prorch_nb import (
     Status,
     StopReason,
     TinyDBRepository,
-    use_clock,
 )
 from prorch_nb.exceptions.exceptions import (
     InvalidTransitionError,
@@ -27,27 +25,9 @@ from prorch_nb.exceptions.exceptions import (
     StepHookError,
     StepTimeoutError,
 )
-from prorch_nb.utils.clock import as_datetime, utc_at, utc_now
+from prorch_nb.utils.clock import utc_now
 from tests import durable_pipelines as d
-
-START = "2026-11-30T09:00:00+00:00"
-
-
-def at(seconds: float) -> str:
-    """The stored time ``seconds`` after START."""
-    return utc_at(as_datetime(START).timestamp() + seconds)
-
-
-@pytest.fixture
-def clock():
-    with use_clock(FakeClock(START)) as fake:
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def _clear_flags():
-    d.FAILURES.clear()
-    d.FIXED.clear()
+from tests.durable_pipelines import at
 
 
 def orchestrator(repository_class) -> Orchestrator:

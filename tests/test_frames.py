@@ -367,6 +367,10 @@ def good_step(uuid="s-1", **fields):
         ),
         ([good_pipeline()], [good_step(history=["created"])], timeline, r"'s-1'\): 'history' entries must be dicts"),
         ([good_pipeline()], [{"name": "Quick", "status": C}], steps_frame, r"step record #1 \(no uuid\): 'uuid'"),
+        ([good_pipeline()], [good_step(attempts="two")], steps_frame, r"'s-1'\): 'attempts' must be an integer"),
+        ([good_pipeline()], [good_step(deadline="tomorrow")], steps_frame, r"'s-1'\): 'deadline' must be an ISO"),
+        ([good_pipeline(due_at="soon")], [], pipelines_frame, r"'p-1'\): 'due_at' must be an ISO-8601 time"),
+        ([good_pipeline(signals=["go"])], [], pipelines_frame, r"'p-1'\): 'signals' must be a dict"),
         (
             [good_pipeline("p-1", name=None), good_pipeline("p-2", name=3)],
             [],
@@ -401,13 +405,14 @@ def test_each_frame_reads_each_table_once_and_only_the_fields_it_needs():
     repository_class.reads.clear()
     pipelines_frame(repository_class)
     assert repository_class.reads == {
-        "pipelines.columns uuid name status created_at metadata updated_at history": 1,
+        "pipelines.columns uuid name status created_at metadata updated_at history due_at signals": 1,
         "steps.columns uuid pipeline_uuid name status": 1,  # the step counts: no history, no times
     }
     repository_class.reads.clear()
     steps_frame(repository_class)
     assert repository_class.reads == {
-        "steps.columns uuid pipeline_uuid name status position created_at updated_at history error": 1,
+        "steps.columns uuid pipeline_uuid name status position created_at updated_at history error "
+        "attempts due_at deadline": 1,
         "pipelines.columns uuid name status created_at": 1,  # their order
     }
 

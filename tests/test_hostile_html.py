@@ -1,12 +1,14 @@
 """Every stored string is user data: no HTML view lets one through as markup.
 
 Hostile text goes in as a pipeline name, step names, a hook's error message, a history
-note, metadata and context keys and values (and the repository's name); every view that
+note, metadata and context keys and values (and the repository's name), a retried
+attempt's error, a resume's note, a signal's name and value; every view that
 makes HTML must show it as text: no ``<img``/``<script`` tag and no ``on...`` attribute
 of its own in the page, and the text itself once the page's entities are decoded.
 """
 
 import html
+import json
 from html.parser import HTMLParser
 
 import pytest
@@ -19,6 +21,7 @@ from prorch_nb import (
     Orchestrator,
     OrchestratorConfig,
     Pipeline,
+    Retry,
     Step,
     TinyDBRepository,
     register_pipeline,
@@ -45,6 +48,9 @@ ERROR, NOTE = hostile("error"), hostile("note")
 META_KEY, META = hostile("meta-key"), hostile("meta")
 CONTEXT_KEY, CONTEXT = hostile("context-key"), hostile("context")
 PRINTED = hostile("printed")
+RETRIES, DURABLE = hostile("step-retries"), hostile("durable-pipeline")
+RETRY_ERROR, RESUME_NOTE = hostile("retry-error"), hostile("resume-note")
+SIGNAL, SIGNAL_VALUE = hostile("signal"), hostile("signal-value")
 
 
 @register_step
@@ -78,6 +84,23 @@ class HostileRaises(OnStartMixin, Step):
 class HostilePipeline(Pipeline):
     name = PIPELINE
     steps = [HostileWrites, HostileWaits, HostileRaises]
+
+
+@register_step
+class HostileRetries(OnStartMixin, Step):
+    """Each of its two attempts raises: it retries a minute after the first, and fails at the second."""
+
+    name = RETRIES
+    retry = Retry(max_attempts=2, interval=60)
+
+    def on_start(self):
+        raise ConnectionError(RETRY_ERROR)
+
+
+@register_pipeline
+class HostileDurable(Pipeline):
+    name = DURABLE
+    steps = [HostileRetries]
 
 
 @register_step
@@ -269,4 +292,66 @@ def test_dashboard_escapes_header_summary_runs_log_and_report(repository, runs):
     page, _ = board.snapshot()
     assert_shown_as_text(page, PIPELINE, WRITES, RAISES, ERROR)
     assert not board.errors_view.value
+    board.close()
+
+
+# Retries, resumes and signals ---------------------------------------------------------
+
+
+@pytest.fixture
+def durable_runs(repository, clock):
+    """A run whose step retries in a minute; one that failed after two attempts, was resumed and got a signal."""
+    retrying = HostileDurable(repository_class=repository)
+    retrying.start()
+    resumed = HostileDurable(repository_class=repository)
+    resumed.start()
+    clock.advance(60)
+    with pytest.raises(StepHookError):
+        resumed.start()
+    resumed.start()
+    resumed.resume(RESUME_NOTE)
+    resumed.send(SIGNAL, {SIGNAL: SIGNAL_VALUE}, note=NOTE)
+    assert [run.refresh().status for run in (retrying, resumed)] == ["pending", "pending"]
+    return {"retrying": retrying, "resumed": resumed}
+
+
+def test_frames_escape_retry_errors_and_signals(repository, durable_runs):
+    signals = json.dumps({SIGNAL: {SIGNAL: SIGNAL_VALUE}}, ensure_ascii=False)  # the signals column: JSON text
+    runs = styled(pipelines_frame(repository, flatten_metadata=True)).to_html()
+    assert_shown_as_text(runs, DURABLE, f"signals.{SIGNAL}.{SIGNAL}", SIGNAL_VALUE, signals)
+    assert_shown_as_text(styled(steps_frame(repository)).to_html(), RETRIES, RETRY_ERROR)
+
+
+@pytest.mark.dot
+def test_run_diagrams_escape_attempts_errors_and_resume_notes(durable_runs):
+    for run in durable_runs.values():
+        svg = run.graph().pipe(format="svg", encoding="utf-8")
+        assert_shown_as_text(svg, DURABLE, RETRIES, f"attempt 1/2: ConnectionError: {RETRY_ERROR}")
+    assert_shown_as_text(mimebundle(durable_runs["resumed"])["image/svg+xml"], f"(note: {RESUME_NOTE})")
+
+
+def test_run_panel_escapes_signals_attempts_errors_and_what_is_sent(durable_runs):
+    panel = PipelinePanel(durable_runs["resumed"])
+    assert_shown_as_text(panel.status_line.value, DURABLE, RETRIES, f"signals: {SIGNAL} = ")
+    assert_shown_as_text(panel.table.value, RETRIES, f"attempt 1/2: ConnectionError: {RETRY_ERROR}")
+    assert_shown_as_text(panel.diagram.value, RESUME_NOTE)
+    panel.send_box.name.value, panel.send_box.value.value = SIGNAL, SIGNAL_VALUE  # not JSON
+    panel.send_box.button.click()
+    panel.send_box.value.value = json.dumps(SIGNAL_VALUE)
+    panel.note.value = NOTE
+    panel.send_box.button.click()
+    assert_shown_as_text(panel.errors_view.value, "Send failed", "is not JSON")
+    assert_shown_as_text(panel.log_view.widget.value, f"Send: sent {SIGNAL} = ", f"(note: {NOTE})")
+    panel.cancel_button.click()
+    panel.note.value = RESUME_NOTE
+    panel.resume_button.click()
+    assert_shown_as_text(panel.log_view.widget.value, f"resumed the run from {RETRIES} (note: {RESUME_NOTE})")
+    assert_shown_as_text(panel.snapshot()[0], DURABLE, RETRIES, RESUME_NOTE, RETRY_ERROR)
+    panel.close()
+
+
+def test_dashboard_escapes_the_runs_due_next(repository, durable_runs):
+    board = Dashboard(Orchestrator(OrchestratorConfig(repository_class=repository)))
+    assert_shown_as_text(board.due_view.value, DURABLE, RETRIES, "retry: attempt 2/2")
+    assert_shown_as_text(board.snapshot()[0], DURABLE, RETRIES)
     board.close()

@@ -19,6 +19,7 @@ SQL_PROVIDED = {
     "search_uuids",
     "tally",
     "newest",
+    "soonest_due",
     "statuses_of",
     "claim_of",
     "renew_claim",
@@ -28,18 +29,8 @@ SQL_PROVIDED = {
     "wait_for_change",
 }
 PROVIDED = {
-    "memory": {
-        "unit_of_work",
-        "all",
-        "columns",
-        "status_of",
-        "search_uuids",
-        "tally",
-        "newest",
-        "claim_of",
-        "due_uuids",
-        "next_due",
-    },
+    "memory": {"unit_of_work", "all", "columns", "status_of", "search_uuids", "tally", "newest", "claim_of"}
+    | {"due_uuids", "next_due", "soonest_due"},  # waiting runs, from the table's index
     "tinydb": set(OPTIONAL_METHODS)
     - {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", "wait_for_change"},
     "seed_example": set(),

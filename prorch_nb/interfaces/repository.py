@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import itertools
+import operator
 import time
 import weakref
 from collections import Counter
@@ -46,7 +48,7 @@ class IRepository:
     ``Metadata.PIPELINES_MODEL`` or ``Metadata.STEP_MODEL``. Implement ``get``, ``save``,
     ``update`` and ``search``; ``update`` merges the given fields into the stored record.
 
-    Nineteen methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
+    Twenty methods are optional and have working defaults (:data:`OPTIONAL_METHODS`):
 
     * ``unit_of_work()``: a context manager around a group of changes that must be
       atomic (the store may lock, and write them at once). The default does nothing.
@@ -65,6 +67,8 @@ class IRepository:
       ``due_at``, a stored time, is absent or not later) and the earliest ``due_at`` of
       the pending runs, so a pass skips waiting runs without reading them; the defaults
       read every pending record.
+    * ``soonest_due(limit)``: the ``limit`` pending runs with the earliest ``due_at``, for
+      a dashboard's list of the runs due next; the default reads every pending record.
     * ``checkpoint(keep=None)``: bring a store's own file up to date (fold a journal into
       it), returning whether it changed anything; the default does nothing.
     * ``checkpoint_soon()``: the same, shortly and off the caller's path; the default
@@ -144,6 +148,12 @@ class IRepository:
         """The earliest ``due_at`` of the ``pending`` records, or ``None`` if none waits."""
         found = [record.get("due_at") for record in self.search(["status", Status.PENDING]) or []]
         return min((at for at in found if isinstance(at, str)), default=None)
+
+    def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
+        """``(uuid, due_at)`` of the ``limit`` ``pending`` records with the earliest ``due_at``, earliest first."""
+        pending = self.search(["status", Status.PENDING]) or []
+        waiting = [(record.get("uuid"), at) for record in pending if isinstance(at := record.get("due_at"), str)]
+        return heapq.nsmallest(limit, waiting, key=operator.itemgetter(1))
 
     def all(self) -> list[dict[str, Any]]:
         """Every record of this table, in storage order within each status."""
@@ -247,6 +257,7 @@ OPTIONAL_METHODS = (
     "renew_claim",
     "due_uuids",
     "next_due",
+    "soonest_due",
     "checkpoint",
     "checkpoint_soon",
     "next_pending",

@@ -9,6 +9,7 @@ leave them out and build the frame again).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from types import NoneType
 from typing import Any, NoReturn
@@ -25,7 +26,9 @@ STRING = pd.StringDtype()
 STATUS = pd.CategoricalDtype(Status.ALL, ordered=True)
 TIMESTAMP = pd.DatetimeTZDtype(unit="us", tz="UTC")
 DURATION = np.dtype("timedelta64[us]")
-POSITION = pd.Int64Dtype()
+#: Whole numbers a record may lack (a step's position, its attempts).
+INTEGER = pd.Int64Dtype()
+POSITION = INTEGER
 COUNT = np.dtype("int64")
 
 
@@ -139,10 +142,16 @@ class RawRecords:
         self._check(values, _is_optional_mapping, f"{field!r} must be a dict or missing", fast=(dict, NoneType))
         return [value or {} for value in values]
 
+    def dict_texts(self, field: str) -> pd.Series:
+        """``field`` (a dict) of every record as JSON text, a string column; ``<NA>`` where it is missing or empty."""
+        texts = [json.dumps(value, ensure_ascii=False) if value else None for value in self.dicts(field)]
+        return pd.Series(texts, dtype=STRING)
+
     def history_marks(self) -> pd.DataFrame:
         """``started_at``, ``ended_at``, ``duration`` and ``by`` (who ended it), from the history.
 
-        Started is the first entry into ``pending``; ended the first into an ended status.
+        Started is the first entry into ``pending``; ended the last entry, if it is into an
+        ended status (a resumed record has not ended again yet: see :mod:`prorch_nb.utils.history`).
         """
         histories = [value or [] for value in self.values("history")]
         self._check(histories, lambda value: isinstance(value, list), "'history' must be a list", fast=(list,))
@@ -153,7 +162,7 @@ class RawRecords:
         at = self._parse_times(at_values, rows, "history 'at'").as_unit("us").asi8
         codes = _status_codes(statuses)
         started = _first(rows, codes == _PENDING, len(self))
-        ended = _first(rows, np.isin(codes, _ENDED), len(self))
+        ended = _last_if(rows, np.isin(codes, _ENDED), len(self))
         started_at, ended_at = _at(at, started), _at(at, ended)
         by = [entries[entry].get("by") if entry >= 0 else None for entry in ended.tolist()]
         return pd.DataFrame(
@@ -266,6 +275,19 @@ def _first(rows: np.ndarray, chosen: np.ndarray, length: int) -> np.ndarray:
     firsts[1:] = records[1:] != records[:-1]
     found = np.full(length, -1, dtype=np.int64)
     found[records[firsts]] = entries[firsts]
+    return found
+
+
+def _last_if(rows: np.ndarray, chosen: np.ndarray, length: int) -> np.ndarray:
+    """For each of ``length`` records, the index of its last entry if that one is ``chosen`` (-1 otherwise).
+
+    ``rows`` maps each entry to its record, in order.
+    """
+    lasts = np.ones(len(rows), dtype=bool)
+    lasts[:-1] = rows[:-1] != rows[1:]
+    entries = np.flatnonzero(lasts & chosen)
+    found = np.full(length, -1, dtype=np.int64)
+    found[rows[entries]] = entries
     return found
 
 

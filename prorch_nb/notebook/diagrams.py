@@ -24,6 +24,7 @@ import html
 import itertools
 import re
 from collections import Counter
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import graphviz
@@ -31,7 +32,9 @@ import graphviz
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.notebook.tooltips import step_tooltip
-from prorch_nb.styles import StatusStyle, style_of
+from prorch_nb.notebook.waits import schedule_lines
+from prorch_nb.styles import StatusStyle, step_glyph, style_of
+from prorch_nb.utils.clock import now_datetime
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid
@@ -79,14 +82,20 @@ def definition_graph(pipeline_class: type[Pipeline], direction: str = "LR") -> g
     return graph
 
 
-def run_graph(record: PipelineData, steps: list[StepData], direction: str = "LR") -> graphviz.Digraph:
-    """The steps of a run with their statuses, drawn from its record and steps as read.
+def run_graph(
+    record: PipelineData, steps: list[StepData], direction: str = "LR", *, now: datetime | None = None
+) -> graphviz.Digraph:
+    """The steps of a run with their statuses at ``now`` (default: the engine's clock), drawn from its record and steps.
 
     The current step has a thick border and a bold name; steps an ended run never
     reached (still ``created``) are hollow and dotted; traversed edges are coloured. A
+    step that waits for a time shows ``⏳`` for its status's glyph. Under its status a node
+    says what a step's schedule holds: its attempts (``attempt 2/3``), the time it waits
+    for (``retry at ...``, ``waits until ...``) and its deadline (``timeout ...``). A
     legend counts the statuses shown, and each node's tooltip has its start, end,
-    duration, note and error.
+    duration, schedule, note and errors.
     """
+    now = now or now_datetime()
     ended = record.status in Status.ENDED
     current = record.metadata.get("current_step")
     looks = [INACTIVE if ended and step.status == Status.CREATED else style_of(step.status) for step in steps]
@@ -94,10 +103,11 @@ def run_graph(record: PipelineData, steps: list[StepData], direction: str = "LR"
     graph = _new_graph(record.name, direction, _title(record.name, detail, legend=_legend(steps, looks)))
     for index, (step, look) in enumerate(zip(steps, looks, strict=True)):
         is_current = step.uuid == current
+        status = f"{step_glyph(record, step, now)} {step.status}"
         graph.node(
             _node_id(index),
-            _label(f"{index + 1}. {step.name}", f"{look.glyph} {step.status}", bold=is_current),
-            tooltip=_tooltip(step_tooltip(step, index, len(steps), run_ended=ended)),
+            _label(f"{index + 1}. {step.name}", status, *schedule_lines(record, step, now), bold=is_current),
+            tooltip=_tooltip(step_tooltip(record, step, index, len(steps), now=now)),
             fillcolor=look.fill,
             color=look.border,
             fontcolor=look.font,
@@ -148,9 +158,11 @@ def _hooks(step_class: type) -> str:
     return " · ".join(hook for mixin, hook in mixins if issubclass(step_class, mixin)) or "no hooks"
 
 
-def _label(first: str, second: str, *, bold: bool) -> str:
+def _label(first: str, second: str, *details: str, bold: bool) -> str:
+    """A node's HTML-like label: ``first`` (bold if ``bold``), ``second`` smaller, each of ``details`` smaller still."""
     name = f"<b>{_html(first)}</b>" if bold else _html(first)
-    return f'<{name}<br/><font point-size="10">{_html(second)}</font>>'
+    rest = "".join(f'<br/><font point-size="9">{_html(detail)}</font>' for detail in details)
+    return f'<{name}<br/><font point-size="10">{_html(second)}</font>{rest}>'
 
 
 def _html(text: str) -> str:

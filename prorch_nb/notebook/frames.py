@@ -16,9 +16,12 @@ durations ``timedelta64[us]``, positions ``Int64`` and text the ``string`` dtype
 ``position`` counts from 1, as every view numbers steps (stored records count from 0).
 
 Times come from each record's status history: ``started_at`` is its entry into
-``pending``, ``ended_at`` its entry into an ended status, ``duration`` the time between
-(``NaT`` until both happened) and ``by`` who ended it (``engine``, ``step``, ``error``,
-``hand``). A record a frame cannot represent (not a dict, a missing uuid, name or
+``pending``, ``ended_at`` its entry into an ended status (the last: a resumed record has
+not ended until it ends again), ``duration`` the time between (``NaT`` until both
+happened) and ``by`` who ended it (``engine``, ``step``, ``error``, ``timeout``,
+``hand``). What a run waits for comes from its records: ``next_due`` (when a waiting run
+or step is due: a timer's end, a retry's next attempt), a step's ``attempts`` and
+``deadline``, a run's ``signals``. A record a frame cannot represent (not a dict, a missing uuid, name or
 status, an unknown status, an unreadable time, a uuid an earlier record has) is left
 out of it and reported: one :class:`MalformedRecordWarning` naming the repository and
 each record, or a call of ``on_malformed(records)`` when a function is given one.
@@ -73,8 +76,8 @@ Source = type[IRepository] | Store
 _IDENTITY = ("uuid", "name", "status")
 _ORDERED = (*_IDENTITY, "created_at")
 _COUNTED = ("uuid", "pipeline_uuid", "name", "status")
-_PIPELINE_FIELDS = (*_ORDERED, "metadata", "updated_at", "history")
-_STEP_FIELDS = (*_COUNTED, "position", "created_at", "updated_at", "history", "error")
+_PIPELINE_FIELDS = (*_ORDERED, "metadata", "updated_at", "history", "due_at", "signals")
+_STEP_FIELDS = (*_COUNTED, "position", "created_at", "updated_at", "history", "error", "attempts", "due_at", "deadline")
 
 
 def pipelines_frame(
@@ -82,10 +85,12 @@ def pipelines_frame(
 ) -> pd.DataFrame:
     """One row per pipeline, oldest first (storage order for records without ``created_at``).
 
-    ``current_step`` is the uuid from the pipeline's metadata; ``steps`` counts its steps
-    and ``steps_<status>`` those in each status. ``flatten_metadata=True`` adds every key
-    of ``metadata`` and ``context`` as ``metadata.<key>`` / ``context.<key>`` columns
-    (nested dicts flattened with dots, dtypes inferred).
+    ``current_step`` is the uuid from the pipeline's metadata; ``next_due`` when the run
+    is next due, if it waits; ``signals`` the signals sent to it (JSON text); ``steps``
+    counts its steps and ``steps_<status>`` those in each status. ``flatten_metadata=True``
+    adds every key of ``metadata``, ``context`` and ``signals`` as ``metadata.<key>`` /
+    ``context.<key>`` / ``signals.<name>`` columns (nested dicts flattened with dots,
+    dtypes inferred).
     """
     return _reading(source, on_malformed).build(lambda reading: _pipeline_table(reading, flatten_metadata))
 
@@ -96,8 +101,11 @@ def steps_frame(
     """One row per step, by pipeline (oldest first) then position (from 1).
 
     Steps of prorch 1.0.1, which have no position, keep their storage order; steps whose
-    pipeline is missing come last. ``error_type``/``error_message`` describe the exception
-    that failed a step. ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
+    pipeline is missing come last. ``attempts`` counts the times ``on_start`` began,
+    ``next_due`` is when a waiting step runs again (a timer's end, a retry's next attempt)
+    and ``deadline`` when a step with a timeout fails if still pending.
+    ``error_type``/``error_message`` describe the exception that failed a step (or, while
+    it retries, its last attempt). ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
     """
     return _reading(source, on_malformed).build(
         lambda reading: _step_table(
@@ -157,7 +165,7 @@ def _pipeline_table(reading: Reading, flatten: bool) -> pd.DataFrame:
     for code, status in enumerate(Status.ALL):
         frame[f"steps_{status}"] = counts[:, code]
     if flatten:
-        frame = _with_flattened(frame, pipelines, ("metadata", "context"))
+        frame = _with_flattened(frame, pipelines, ("metadata", "context", "signals"))
     return _in_creation_order(frame).reset_index(drop=True)
 
 
@@ -204,7 +212,8 @@ def _pipeline_columns(pipelines: RawRecords) -> pd.DataFrame:
             "updated_at": pipelines.timestamps("updated_at"),
         }
     )
-    return pd.concat([columns, pipelines.history_marks()], axis=1)
+    waits = pd.DataFrame({"next_due": pipelines.timestamps("due_at"), "signals": pipelines.dict_texts("signals")})
+    return pd.concat([columns, pipelines.history_marks(), waits], axis=1)
 
 
 def _in_creation_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -244,13 +253,20 @@ def _step_table(steps: RawRecords, pipeline_order: pd.Index, flatten: bool) -> p
         }
     )
     marks = steps.history_marks()
+    schedule = pd.DataFrame(
+        {
+            "attempts": steps.integers("attempts"),
+            "next_due": steps.timestamps("due_at"),
+            "deadline": steps.timestamps("deadline"),
+        }
+    )
     error_columns = pd.DataFrame(
         {
             f"error_{key}": steps.optional_strings(values, f"{key!r} of 'error'")
             for key, values in zip(("type", "message"), columns_of(errors, ("type", "message")), strict=True)
         }
     )
-    frame = pd.concat([columns, marks, error_columns], axis=1)
+    frame = pd.concat([columns, marks, schedule, error_columns], axis=1)
     if flatten:
         frame = _with_flattened(frame, steps, ("metadata",))
     rank = pipeline_order.get_indexer(frame["pipeline_uuid"])

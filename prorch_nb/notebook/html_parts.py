@@ -32,9 +32,9 @@ def badge(status: str, tag: str = "span") -> str:
     )
 
 
-def cell(text: str, *, nowrap: bool = False) -> str:
-    """A table cell holding ``text``, escaped."""
-    style = f" style='{NOWRAP}'" if nowrap else ""
+def cell(text: str, *, nowrap: bool = False, lines: bool = False) -> str:
+    """A table cell holding ``text``, escaped; on one line if ``nowrap``, its newlines kept if ``lines``."""
+    style = f" style='{NOWRAP}'" if nowrap else " style='white-space:pre-line'" if lines else ""
     return f"<td{style}>{html.escape(text)}</td>"
 
 

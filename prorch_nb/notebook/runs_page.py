@@ -1,9 +1,11 @@
-"""What a dashboard reads on each refresh: counts from the store's indexes, and the page of runs it shows.
+"""What a dashboard reads on each refresh: counts from the store's indexes, a page of runs, the runs due next.
 
 It never reads every record: the counts per pipeline name and status come from the
 repository's ``tally`` (kept by the bundled stores' tables, or counted by the database),
-and only the runs on the page, the newest ``limit`` of those the filter lets through, are
-read (``newest``). Records on the page the views cannot show are left out and described.
+only the runs on the page, the newest ``limit`` of those the filter lets through, are
+read (``newest``), and of the runs that wait for a time only the :data:`DUE_NEXT` due
+first, with their open step (``soonest_due``). Records the views cannot show are left out
+and described.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prorch_nb.dataclasses.pipeline import PipelineData
+from prorch_nb.dataclasses.step import StepData
 from prorch_nb.interfaces.repository import repository_method
 from prorch_nb.record_checks import MalformedRecord, checked_pipelines, checked_steps
 from prorch_nb.store import Store
@@ -21,6 +24,8 @@ from prorch_nb.utils.constants import Status
 
 #: The row of the counts for runs of names no registered pipeline has.
 OTHER = "(other pipelines)"
+#: How many of the runs that wait for a time a dashboard lists (those due first).
+DUE_NEXT = 5
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,15 @@ class PageRun:
 
 
 @dataclass(frozen=True)
+class DueRun:
+    """A run that waits for a time: when it is due, its record and its open step (``None`` if it could not be read)."""
+
+    due_at: str
+    record: PipelineData
+    step: StepData | None
+
+
+@dataclass(frozen=True)
 class RunsPage:
     """Counts of every run, and the runs of one page, newest first."""
 
@@ -40,6 +54,7 @@ class RunsPage:
     kept: list[PageRun]  #: runs asked for that the page does not show (a chosen run)
     more: int  #: runs the filter lets through that the page does not show
     skipped: list[MalformedRecord] = field(default_factory=list)
+    due: list[DueRun] = field(default_factory=list)  #: the runs due first of those that wait for a time
 
     @property
     def by_status(self) -> Counter[str]:
@@ -58,7 +73,8 @@ def read_page(
     """The counts of ``store``'s runs per name (``names`` and those on the page) and status, and a page.
 
     The page holds the newest ``limit`` runs in ``status`` (every status if ``None``);
-    ``keep`` names runs to read as well, off the page.
+    ``keep`` names runs to read as well, off the page. The :data:`DUE_NEXT` runs due first
+    come with it, whatever the filter.
     """
     tally = repository_method(store.pipelines, "tally")()
     raw = repository_method(store.pipelines, "newest")(limit, status)
@@ -73,7 +89,28 @@ def read_page(
     listed = sum(
         count for (_, each), count in tally.items() if each == status or (status is None and each in Status.ALL)
     )
-    return RunsPage(counts, runs, kept, max(listed - len(raw), 0), [*malformed, *skipped])
+    due = _due_next(store, skipped)
+    return RunsPage(counts, runs, kept, max(listed - len(raw), 0), [*malformed, *skipped], due)
+
+
+def _due_next(store: Store, skipped: list[MalformedRecord]) -> list[DueRun]:
+    """The runs that wait for a time and are due first, each with its open step."""
+    found = []
+    for uuid, due_at in store.soonest_due(DUE_NEXT):
+        raw = store.pipelines.get(uuid)
+        records, malformed = checked_pipelines([raw] if raw else [], numbered=False)
+        skipped.extend(malformed)
+        found.extend(DueRun(due_at, record, _open_step(store, record, skipped)) for record in records)
+    return found
+
+
+def _open_step(store: Store, record: PipelineData, skipped: list[MalformedRecord]) -> StepData | None:
+    """The step the run is on (``current_step`` of its metadata), if it can be read."""
+    current = record.metadata.get("current_step")
+    raw = store.steps.get(current) if isinstance(current, str) else None
+    steps, malformed = checked_steps([raw] if raw else [], numbered=False)
+    skipped.extend(malformed)
+    return steps[0] if steps else None
 
 
 def _with_steps(record: PipelineData, store: Store, skipped: list[MalformedRecord]) -> PageRun:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from prorch_nb.notebook.columns import COUNT, DURATION, POSITION, STATUS, STRING, TIMESTAMP
+from prorch_nb.notebook.columns import COUNT, DURATION, INTEGER, POSITION, STATUS, STRING, TIMESTAMP
 from prorch_nb.utils.constants import Status
 
 _HISTORY_COLUMNS = {"started_at": TIMESTAMP, "ended_at": TIMESTAMP, "duration": DURATION, "by": STRING}
 
-#: Columns and dtypes of :func:`~prorch_nb.notebook.frames.pipelines_frame` (``steps_<status>`` count its steps).
+#: Columns and dtypes of :func:`~prorch_nb.notebook.frames.pipelines_frame` (``steps_<status>`` count its steps;
+#: ``signals`` is the last value sent under each name, as JSON text).
 PIPELINE_COLUMNS: dict[str, Any] = {
     "uuid": STRING,
     "name": STRING,
@@ -22,6 +23,8 @@ PIPELINE_COLUMNS: dict[str, Any] = {
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
     **_HISTORY_COLUMNS,
+    "next_due": TIMESTAMP,
+    "signals": STRING,
     "steps": COUNT,
     **{f"steps_{status}": COUNT for status in Status.ALL},
 }
@@ -36,6 +39,9 @@ STEP_COLUMNS: dict[str, Any] = {
     "created_at": TIMESTAMP,
     "updated_at": TIMESTAMP,
     **_HISTORY_COLUMNS,
+    "attempts": INTEGER,
+    "next_due": TIMESTAMP,
+    "deadline": TIMESTAMP,
     "error_type": STRING,
     "error_message": STRING,
 }

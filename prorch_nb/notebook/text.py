@@ -2,6 +2,10 @@
 
 >>> format_time("2026-11-27T09:43:38.123456+00:00"), format_time(None)
 ('2026-11-27 09:43:38 UTC', '-')
+>>> from datetime import datetime, timezone
+>>> today = datetime(2026, 11, 27, 8, tzinfo=timezone.utc)
+>>> short_time("2026-11-27T09:43:38+00:00", today), short_time("2026-11-28T09:43:38+00:00", today)
+('09:43:38 UTC', '2026-11-28 09:43:38 UTC')
 >>> import os
 >>> shown_path(os.path.join(os.getcwd(), "runs", "db.json")) == os.path.join("runs", "db.json")
 True
@@ -12,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from prorch_nb.utils.clock import parse_time
@@ -20,6 +24,8 @@ from prorch_nb.utils.durations import UNKNOWN
 
 #: How views write a time (always UTC, to the second).
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+#: How views write a time of the current day (see :func:`short_time`).
+CLOCK_FORMAT = "%H:%M:%S UTC"
 #: The folder prorch_nb itself is imported from.
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: The file of each frame of a Python traceback, with the text around it.
@@ -32,6 +38,14 @@ def format_time(at: str | None) -> str:
     if moment is None:
         return at or UNKNOWN
     return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
+def short_time(at: str | None, now: datetime) -> str:
+    """Like :func:`format_time`, without the date when it is the date of ``now`` (in UTC)."""
+    moment = parse_time(at)
+    if moment is None or moment.astimezone(timezone.utc).date() != now.astimezone(timezone.utc).date():
+        return format_time(at)
+    return moment.astimezone(timezone.utc).strftime(CLOCK_FORMAT)
 
 
 def shown_path(path: str | os.PathLike[str]) -> str:

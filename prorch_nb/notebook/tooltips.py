@@ -1,24 +1,28 @@
-"""What a diagram's node tells on hover: a step's place, status, times, note and error."""
+"""What a diagram's node tells on hover: a step's place, status, times, schedule, note and errors."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
+from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.notebook.text import format_time
+from prorch_nb.notebook.waits import attempt_errors, error_line, resumed_lines, retried_error, schedule_lines
 from prorch_nb.utils.clock import parse_time
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.durations import duration_between, format_duration
 from prorch_nb.utils.history import ended_entry, started_at
 
-#: Longest error message shown in a tooltip.
-MAX_MESSAGE = 300
 
+def step_tooltip(run: PipelineData, step: StepData, index: int, count: int, *, now: datetime) -> str:
+    """Lines about step ``index`` (from 0) of the ``count`` of ``run``, at ``now``.
 
-def step_tooltip(step: StepData, index: int, count: int, *, run_ended: bool) -> str:
-    """Lines about step ``index`` (from 0) of ``count``: place, name and status, start, end, duration, note, error."""
+    Its place, name and status; start, end, duration and note; its resumes; the errors of
+    attempts another one followed; its attempts, the time it waits for and its deadline;
+    the error that failed it.
+    """
     lines = [f"{index + 1}/{count} {step.name}: {step.status}"]
-    if run_ended and step.status == Status.CREATED:
+    if run.status in Status.ENDED and step.status == Status.CREATED:
         lines.append("never reached: the run ended first")
     start, end = started_at(step.history), ended_entry(step.history)
     if start:
@@ -31,11 +35,8 @@ def step_tooltip(step: StepData, index: int, count: int, *, run_ended: bool) -> 
     if begin and end:
         lines.append(f"took {duration_between(start, end.get('at'))}")
     elif begin and step.status == Status.PENDING:
-        lines.append(f"running for {format_duration((datetime.now(timezone.utc) - begin).total_seconds())}")
-    if step.error:
-        error = step.error
-        message = str(error.get("message", ""))
-        if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 1] + "…"
-        lines.append(f"error in {error.get('hook', 'a hook')}: {error.get('type', 'Exception')}: {message}")
+        lines.append(f"running for {format_duration((now - begin).total_seconds())}")
+    lines += resumed_lines(step) + attempt_errors(step) + schedule_lines(run, step, now)
+    if step.error and not retried_error(step):
+        lines.append(error_line(step.error))
     return "\n".join(lines)

@@ -130,6 +130,10 @@ class Database(Checkpoints):
         with self._lock:
             return self._current(table).next_due()
 
+    def soonest_due(self, table: str, limit: int) -> list[tuple[Any, str]]:
+        with self._lock:
+            return self._current(table).soonest_due(limit)
+
     def all(self, table: str) -> list[dict[str, Any]]:
         with self._lock:
             return self._current(table).all()

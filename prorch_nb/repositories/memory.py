@@ -80,6 +80,10 @@ class InMemoryRepository(RichDisplay, IRepository):
         with self._lock:
             return self._table.next_due()
 
+    def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
+        with self._lock:
+            return self._table.soonest_due(limit)
+
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
             return self._table.all()

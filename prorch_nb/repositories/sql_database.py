@@ -210,6 +210,23 @@ class SQLDatabase:
             query = query.where(table.c.status == status)
         return [dict(record) for record in self.read(lambda c: c.scalars(query).all())]
 
+    def soonest_due(self, model: str, limit: int) -> list[tuple[Any, str]]:
+        """``(uuid, due_at)`` of the ``limit`` pending records due first (``due_at`` a string), by the database."""
+        table = self.tables.by_model[model]
+        if self.dialect == "postgresql":
+            due = table.c.record.op("->>")(sa.literal("due_at", sa.Text))
+            is_text = sa.func.jsonb_typeof(table.c.record.op("->")(sa.literal("due_at", sa.Text))) == "string"
+        else:
+            due = sa.func.json_extract(table.c.record, "$.due_at")
+            is_text = sa.func.json_type(table.c.record, "$.due_at") == "text"
+        query = (
+            sa.select(table.c.uuid, due)
+            .where(table.c.status == Status.PENDING, is_text)
+            .order_by(due, table.c.seq)
+            .limit(limit)
+        )
+        return [(uuid, at) for uuid, at in self.read(lambda c: c.execute(query).all())]
+
     def statuses_of(self, model: str, uuids: list[str]) -> list[Any]:
         """Several records' statuses in one query, in the order of ``uuids`` (each one seen by the unit)."""
         table = self.tables.by_model[model]

@@ -70,6 +70,9 @@ class SQLRepository(RichDisplay, IRepository):
     def newest(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
         return self._database.newest(self.model, limit, status)
 
+    def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
+        return self._database.soonest_due(self.model, limit)
+
     def statuses_of(self, uuids: list[str]) -> list[Any]:
         return self._database.statuses_of(self.model, uuids)
 

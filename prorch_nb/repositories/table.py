@@ -8,8 +8,10 @@ found by uuid, and by value for the fields the engine searches on: no lookup sca
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
+import operator
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -64,6 +66,7 @@ class IndexedTable:
         self._facts: dict[str, tuple[Any, ...]] = {}  #: doc id -> the row's facts
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}  # one shared tuple of keys per layout
         self._tally: Counter[tuple[Any, Any]] = Counter()  #: (name, status) -> rows
+        self._timed: dict[str, None] = {}  #: doc ids of the rows whose ``due_at`` is a time
         self._next_id = 1
         for doc_id, row in (rows or {}).items():
             self.replace(str(doc_id), row)
@@ -146,6 +149,15 @@ class IndexedTable:
         facts = self._facts
         pending = self._indexes[INDEXED_FIELDS.index("status")].get("pending", {})
         return min((due for doc_id in pending if type(due := facts[doc_id][DUE]) is str), default=None)
+
+    def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
+        """``(uuid, due_at)`` of the ``limit`` ``pending`` records with the earliest ``due_at``.
+
+        Read from the rows that have a ``due_at`` (kept as rows change): no row is parsed, no other row is looked at.
+        """
+        facts = [self._facts[doc_id] for doc_id in self._timed]
+        waiting = ((fact[UUID], fact[DUE]) for fact in facts if fact[STATUS] == "pending")
+        return heapq.nsmallest(limit, waiting, key=operator.itemgetter(1))
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""
@@ -261,6 +273,10 @@ class IndexedTable:
                 self._forget_uuid(before[UUID], doc_id)
         if isinstance(uuid, str):
             self._by_uuid[uuid] = doc_id
+        if type(row.get("due_at")) is str:
+            self._timed[doc_id] = None
+        else:
+            self._timed.pop(doc_id, None)
         if indexed == old_indexed:
             return
         self._tally[indexed[_NAME], indexed[_STATUS_AT]] += 1
@@ -277,6 +293,7 @@ class IndexedTable:
         """Take a document out, with its index entries."""
         del self.rows[doc_id]
         facts = self._facts.pop(doc_id)
+        self._timed.pop(doc_id, None)
         self._forget_uuid(facts[UUID], doc_id)
         self._tally[facts[FIRST_INDEXED + _NAME], facts[STATUS]] -= 1
         for index, old in zip(self._indexes, facts[FIRST_INDEXED:], strict=True):

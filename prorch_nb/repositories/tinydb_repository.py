@@ -79,6 +79,9 @@ class TinyDBRepository(RichDisplay, IRepository):
     def next_due(self) -> str | None:
         return self._database.next_due(self._name)
 
+    def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
+        return self._database.soonest_due(self._name, limit)
+
     def all(self) -> list[dict[str, Any]]:
         return self._database.all(self._name)
 

@@ -36,11 +36,12 @@ class Dashboard(widgets.VBox):
 
     From top to bottom: a header; "New run" (a registered pipeline class, optionally
     started at once); "Tick", "Run until done" (in a background thread, with a progress
-    bar and "Stop"); errors; the log; the summary; a status filter and the runs table
+    bar and "Stop"); errors; the log; the summary; the runs due next of those that wait
+    for a time (a retry, a timer, a deadline), if any; a status filter and the runs table
     (newest first, at most ``limit`` rows); a run chooser, and the chosen run's
     :class:`PipelinePanel`. Everything is re-read from the repository after each action,
-    but only what is shown: counts come from the store's indexes and only the page of
-    runs in the table is read (:func:`~prorch_nb.notebook.runs_page.read_page`). What
+    but only what is shown: counts come from the store's indexes, and only the page of
+    runs in the table and the runs due next are read (:func:`~prorch_nb.notebook.runs_page.read_page`). What
     hooks print goes to the log as ``[Pipeline uuid8 · Step] line``.
     """
 
@@ -72,6 +73,7 @@ class Dashboard(widgets.VBox):
         self.report_view = widgets.HTML().add_class("prorch-report")
         self.log_view = LogView("prorch-dashboard-log")
         self.summary_view = widgets.HTML().add_class("prorch-summary")
+        self.due_view = widgets.HTML().add_class("prorch-due")
         filters = [(ALL, ALL), *((f"{glyph(status)} {status}", status) for status in Status.ALL)]
         self.status_filter = widgets.ToggleButtons(options=filters, value=ALL).add_class("prorch-status-filter")
         self.runs_view = widgets.HTML().add_class("prorch-runs")
@@ -99,6 +101,7 @@ class Dashboard(widgets.VBox):
                 self.report_view,
                 self.log_view.widget,
                 self.summary_view,
+                self.due_view,
                 self.status_filter,
                 self.runs_view,
                 widgets.HBox([self.run_choice, self.refresh_button]).add_class("prorch-choose"),
@@ -212,6 +215,7 @@ class Dashboard(widgets.VBox):
                 self.pipeline_choice.value = chosen if chosen in names else (names[0] if names else None)
             view = self.read(keep)
             self.header.value, self.summary_view.value, self.runs_view.value = view.header, view.summary, view.runs
+            self.due_view.value = view.due
             if view.choices != tuple(self.run_choice.options):
                 chosen, self._choosing = self.run_choice.value, True
                 try:
@@ -265,7 +269,7 @@ class Dashboard(widgets.VBox):
         """The dashboard as static HTML (header, summary, runs, chosen run) and as text, read now."""
         view = self.read()
         panel = self.panel.snapshot()[0] if self.panel is not None else ""
-        page = f"{view.header}{view.summary}{view.runs}{panel}"
+        page = f"{view.header}{view.summary}{view.due}{view.runs}{panel}"
         return f"<div class='prorch-snapshot prorch-dashboard-snapshot'>{page}</div>", overview(
             self.repository_class
         ).text()

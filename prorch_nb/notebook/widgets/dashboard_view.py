@@ -13,6 +13,7 @@ from prorch_nb.notebook.runs_page import read_page
 from prorch_nb.notebook.text import repository_name
 from prorch_nb.notebook.widgets import render
 from prorch_nb.store import Store
+from prorch_nb.utils.clock import now_datetime
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 
@@ -26,6 +27,7 @@ class DashboardView:
 
     header: str
     summary: str
+    due: str
     runs: str
     choices: tuple[tuple[str, str], ...]
 
@@ -33,7 +35,7 @@ class DashboardView:
 def read_dashboard(
     repository_class: type[IRepository], limit: int, status: str | None, keep: Iterable[str | None] = ()
 ) -> DashboardView:
-    """Read the counts and the page of the newest ``limit`` runs in ``status`` (all if ``None``), and render them.
+    """Read the counts, the page of the newest ``limit`` runs in ``status`` (all if ``None``) and the runs due next.
 
     The runs ``keep`` names (the chosen run) are listed among the choices even when the
     page does not show them.
@@ -45,6 +47,7 @@ def read_dashboard(
     return DashboardView(
         header=f"<b>Dashboard</b> · {html.escape(where)} · {counts}{skipped_note(where, page.skipped)}",
         summary=render.summary_table(page),
+        due=render.due_table(page, now_datetime()),
         runs=render.runs_table(page),
         choices=((NO_RUN, ""), *((render.run_label(r.name, r.uuid, r.status), r.uuid) for r in rows)),
     )

@@ -1,7 +1,8 @@
-"""A panel for one run: start, continue, cancel and resolve it, and see it change in place."""
+"""A panel for one run: start, continue, cancel, resolve, resume it and send it signals, and see it change in place."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from prorch_nb.notebook.widgets import render
 from prorch_nb.notebook.widgets.base import button, close_tree, guarded, snapshot_bundle
 from prorch_nb.notebook.widgets.log import ErrorList, HookOutput, LogView, capture_stdout
 from prorch_nb.notebook.widgets.resolve import ResolveBar
+from prorch_nb.notebook.widgets.send import SendBox
 from prorch_nb.pipeline.pipeline import Pipeline
 from prorch_nb.reprs import run_text
 from prorch_nb.store import Store
+from prorch_nb.utils.clock import now_datetime
 from prorch_nb.utils.constants import Status
 
 
@@ -43,7 +46,11 @@ class RunView:
 
 
 class PipelinePanel(widgets.VBox):
-    """Buttons, status line, diagram, step table, errors and log of one run.
+    """Buttons, signals, status line, diagram, step table, errors and log of one run.
+
+    "Resume" runs a failed or cancelled run again from the step that ended it; the box
+    "Signal" / "Value" / "Send" sends a signal to an open run. The Note goes with every
+    change made by hand (Cancel, Resume, Send, the buttons that end a waiting step).
 
     The panel keeps only the run's uuid, class and repository class: each action loads
     the run afresh, and each :meth:`refresh` reads the run and its steps once
@@ -68,10 +75,14 @@ class PipelinePanel(widgets.VBox):
         self.start_button = button("Start", "prorch-start", "Start the run: its first tick")
         self.continue_button = button("Continue", "prorch-continue", "One tick: start or continue the current step")
         self.cancel_button = button("Cancel", "prorch-cancel", "Cancel the run and its pending step")
+        self.resume_button = button(
+            "Resume", "prorch-resume", "Run the failed or cancelled run again from the step that ended it"
+        )
         self.refresh_button = button("Refresh", "prorch-refresh", "Read the run again from the repository")
         self.note = widgets.Text(description="Note", placeholder="optional", layout=widgets.Layout(width="18em"))
         self.note.add_class("prorch-note")
         self.resolve = ResolveBar(self._end_step, self._report)
+        self.send_box = SendBox(self._send_signal, self._report)
         self.errors_view = widgets.HTML().add_class("prorch-errors")
         # a diagram wider than the output scrolls in its own box (not the whole panel)
         self.diagram = widgets.HTML(layout=widgets.Layout(overflow="auto")).add_class("prorch-diagram")
@@ -81,17 +92,20 @@ class PipelinePanel(widgets.VBox):
             (self.start_button, "Start", self._tick),
             (self.continue_button, "Continue", self._tick),
             (self.cancel_button, "Cancel", self._cancel),
+            (self.resume_button, "Resume", self._resume),
         ]
         for control, label, action in actions:
             control.on_click(guarded(label, lambda label=label, action=action: self._act(label, action), self._report))
         self.refresh_button.on_click(guarded("Refresh", self.refresh, self._report))
 
-        buttons = [self.start_button, self.continue_button, self.cancel_button, self.note, self.refresh_button]
+        buttons = [self.start_button, self.continue_button, self.cancel_button, self.resume_button, self.note]
+        wrapping = widgets.Layout(flex_flow="row wrap")  # a narrow output wraps the row, never scrolls the panel
         super().__init__(
             [
                 self.status_line,
-                widgets.HBox(buttons).add_class("prorch-buttons"),
+                widgets.HBox([*buttons, self.refresh_button], layout=wrapping).add_class("prorch-buttons"),
                 self.resolve.box,
+                self.send_box.box,
                 self.errors_view,
                 self.diagram,
                 self.table,
@@ -110,12 +124,13 @@ class PipelinePanel(widgets.VBox):
     def read(self) -> RunView:
         """Read the run and its steps once, and render every view from that (raises if they cannot be read)."""
         record, steps = Store(self.repository_class).read_run(self.pipeline_uuid)
+        now = now_datetime()
         return RunView(
             record,
             steps,
-            status=render.status_line(record, steps),
+            status=render.status_line(record, steps, now),
             errors=render.step_errors(steps),
-            diagram=render.diagram(self.pipeline_class.__name__, record, steps, self.direction),
+            diagram=render.diagram(self.pipeline_class.__name__, record, steps, self.direction, now),
             table=render.steps_table(steps),
         )
 
@@ -173,6 +188,16 @@ class PipelinePanel(widgets.VBox):
         run.cancel(note)
         return f"cancelled the run{_noted(note)}"
 
+    def _resume(self, run: Pipeline) -> str:
+        note = self._take_note()
+        step = run.resume(note)
+        where = f"from {step.name}" if step is not None else "(its next step starts at the next tick)"
+        return f"resumed the run {where}{_noted(note)}"
+
+    def _send_signal(self, name: str, value: Any) -> None:
+        note = self._take_note()
+        self._act("Send", lambda run: _sent(run, name, value, note))
+
     def _end_step(self, status: str, label: str) -> None:
         note = self._take_note()
         self._act(label, lambda run: f"{run.end_current_step(status, note).name} {status} by hand{_noted(note)}")
@@ -202,9 +227,12 @@ class PipelinePanel(widgets.VBox):
         status = view.record.status if view is not None and not self._busy else None
         self.start_button.disabled = status != Status.CREATED
         self.continue_button.disabled = status != Status.PENDING
-        self.cancel_button.disabled = self.note.disabled = status not in Status.OPEN
+        self.cancel_button.disabled = status not in Status.OPEN
+        self.resume_button.disabled = status not in Status.RESUMABLE
+        self.note.disabled = status not in Status.OPEN | Status.RESUMABLE
         self.refresh_button.disabled = self._busy
         self.resolve.update(view.waiting if view else None, busy=self._busy)
+        self.send_box.update(status in Status.OPEN)
 
     def snapshot(self) -> tuple[str, str]:
         """The run as static HTML (status, errors, diagram, steps) and as text, read now."""
@@ -226,6 +254,12 @@ class PipelinePanel(widgets.VBox):
         for child in self.children:
             close_tree(child)
         super().close()
+
+
+def _sent(run: Pipeline, name: str, value: Any, note: str | None) -> str:
+    """Send the signal; what was sent, for the log."""
+    run.send(name, value, note=note)
+    return f"sent {name} = {json.dumps(value, ensure_ascii=False)}{_noted(note)}"
 
 
 def _noted(note: str | None) -> str:
