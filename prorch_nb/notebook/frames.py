@@ -104,8 +104,8 @@ def steps_frame(
     pipeline is missing come last. ``attempts`` counts the times ``on_start`` began,
     ``next_due`` is when a waiting step runs again (a timer's end, a retry's next attempt)
     and ``deadline`` when a step with a timeout fails if still pending.
-    ``error_type``/``error_message`` describe the exception that failed a step (or, while
-    it retries, its last attempt). ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
+    ``error_type``/``error_message`` describe the exception that failed a step (a retried
+    attempt's is in its history). ``flatten_metadata=True`` adds ``metadata.<key>`` columns.
     """
     return _reading(source, on_malformed).build(
         lambda reading: _step_table(

@@ -7,7 +7,7 @@ from datetime import datetime
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.notebook.text import format_time
-from prorch_nb.notebook.waits import attempt_errors, error_line, resumed_lines, retried_error, schedule_lines
+from prorch_nb.notebook.waits import attempt_errors, error_line, resumed_lines, schedule_lines
 from prorch_nb.utils.clock import parse_time
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.durations import duration_between, format_duration
@@ -37,6 +37,6 @@ def step_tooltip(run: PipelineData, step: StepData, index: int, count: int, *, n
     elif begin and step.status == Status.PENDING:
         lines.append(f"running for {format_duration((now - begin).total_seconds())}")
     lines += resumed_lines(step) + attempt_errors(step) + schedule_lines(run, step, now)
-    if step.error and not retried_error(step):
+    if step.error:
         lines.append(error_line(step.error))
     return "\n".join(lines)

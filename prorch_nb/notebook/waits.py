@@ -136,21 +136,6 @@ def attempt_errors(step: StepData) -> list[str]:
     return lines
 
 
-def retried_error(step: StepData) -> bool:
-    """Whether the step's error is that of an attempt another one followed, not what ended the step.
-
-    A step that retries keeps its last attempt's error while it waits for the next one, and
-    after an attempt that succeeds.
-    """
-    if not step.error or step.status == Status.FAILED:
-        return False
-    retries = [entry for entry in step.history if entry.get("by") == BY_RETRY and isinstance(entry.get("error"), dict)]
-    if not retries:
-        return False
-    last = retries[-1]["error"]
-    return all(last.get(key) == step.error.get(key) for key in ("hook", "type", "message"))
-
-
 def resumed_lines(step: StepData) -> list[str]:
     """``resumed 2026-11-30 09:00:00 UTC after OSError: disk full (note: ...)`` for each resume of the step.
 

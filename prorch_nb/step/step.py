@@ -263,8 +263,9 @@ class Step(Tracked):
     def _retries_after(self, hook_name: str, exc: Exception) -> bool:
         """Schedule the next attempt if ``retry`` allows one after ``exc``; whether it did.
 
-        The attempt is recorded in the history (its number, error and the next attempt's
-        time) and ``on_start`` runs again once that time has come.
+        The attempt is recorded in the history (its number, its error with the traceback,
+        and the next attempt's time) and ``on_start`` runs again once that time has come; the
+        step's ``error`` stays empty until an error fails it.
         """
         retry, attempt = type(self).retry, self.attempts or 1
         if retry is None or isinstance(exc, NotJSONError):
@@ -284,7 +285,8 @@ class Step(Tracked):
         record.on_start_done = False
         record.due_at = later(self._require_store().now(), retry.delay(attempt))
         record.waiting_since = None
-        error = {key: record.error[key] for key in ("hook", "type", "message")}
+        error = {key: value for key, value in record.error.items() if key != "at"}  # the entry has its time
+        record.error = None  # the step has not failed: the attempt's error is its history entry's
         note = f"attempt {attempt} of {retry.max_attempts}: {hook_name} raised {type(exc).__name__}"
         self._record_event(by=BY_RETRY, note=note, attempt=attempt, error=error, next_at=record.due_at)
         return True

@@ -28,7 +28,6 @@ from prorch_nb.notebook.waits import (
     error_line,
     failure_title,
     max_attempts,
-    retried_error,
     wait_text,
 )
 from prorch_nb.reprs import run_text
@@ -93,7 +92,7 @@ def step_errors(steps: list[StepData]) -> str:
             step.error.get("traceback"),
         )
         for step in steps
-        if step.error and not retried_error(step)
+        if step.error
     )
 
 
@@ -132,7 +131,7 @@ def _error_cell(step: StepData) -> str:
     attempts = attempt_errors(step)
     if not attempts:
         return cell(str((step.error or {}).get("message", "")))
-    ended_by = [error_line(step.error)] if step.error and not retried_error(step) else []
+    ended_by = [error_line(step.error)] if step.error else []
     return cell("\n".join(attempts + ended_by), lines=True)
 
 
