@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="orchestrate pending pipelines (a worker)",
         description="Import MODULE (which registers its pipelines with @register_pipeline), then tick every "
         "pending pipeline in the database, pass after pass, until none is pending or a pass changes nothing; "
-        "with --once stop there, else do it again every --interval seconds until Ctrl-C or SIGTERM, "
+        "with --once stop there, else do it again every --interval seconds, or as soon as a waiting run (a timer, a "
+        "retry's next attempt) is due, until Ctrl-C or SIGTERM, "
         "which stop the worker between passes (the current one completes) and exit with status 0; "
         "a second Ctrl-C interrupts the pass at once (status 130). Runs left created are counted, "
         "with how to start them.",
@@ -122,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--module", required=True, help="a dotted module name importable from the current folder, or a .py file"
     )
-    command.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS", help="between rounds (default 5)")
+    command.add_argument(
+        "--interval", type=_seconds, default=5.0, metavar="SECONDS", help="between rounds at most (default 5)"
+    )
     command.add_argument("--once", action="store_true", help="one round, then exit")
     command.add_argument("--max-ticks", type=_count, metavar="N", help="at most N passes per round")
     command.add_argument(
