@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from prorch_nb.cli.opening import CliError, Database, open_store
+from prorch_nb.cli.opening import Database, open_store, select_run
 from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
@@ -30,7 +30,7 @@ def status(db: Database, pipeline: str | None, terminal: Terminal) -> list[str]:
     notes = [printable(line) for line in skipped_lines(str(db), [*skipped, *malformed_steps])]
     shown = plural(len(records), "pipeline")
     if pipeline is not None:
-        records = [_select(records, pipeline, db)]
+        records = [select_run(records, pipeline, db)]
         shown = f"1 of {shown}"
     if not records:
         return [f"no pipelines in {db}", *notes]
@@ -38,16 +38,6 @@ def status(db: Database, pipeline: str | None, terminal: Terminal) -> list[str]:
     summary = printable(", ".join(f"{count} {name}" for name, count in counts.most_common()))
     table = _table(records, steps_by_pipeline(steps), terminal)
     return [f"{shown} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
-
-
-def _select(records: list[PipelineData], prefix: str, db: Database) -> PipelineData:
-    matches = [record for record in records if record.uuid.startswith(prefix)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise CliError(f"no pipeline whose uuid starts with {prefix!r} in {db}")
-    found = ", ".join(record.uuid for record in matches)
-    raise CliError(f"{prefix!r} matches {len(matches)} pipelines ({found}); give more of the uuid")
 
 
 def _table(records: list[PipelineData], steps: dict[str, list[StepData]], terminal: Terminal) -> list[str]:
