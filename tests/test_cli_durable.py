@@ -217,6 +217,47 @@ def test_a_prefix_of_several_runs_is_refused_naming_them(db, capsys):
     assert f"{shared!r} matches {first.count(shared)} pipelines" in capsys.readouterr().err
 
 
+# status -------------------------------------------------------------------------------------
+
+
+def test_status_says_when_waiting_steps_are_due_and_when_they_time_out(db, clock, capsys):
+    runs = runs_in(db)
+    upload = d.Upload(repository_class=runs)
+    upload.start()  # attempt 1 raised: attempt 2 is due in 10 s
+    approval = d.SignalledApproval(repository_class=runs)
+    approval.start()  # waits an hour, times out in a day
+    woken = d.SignalledApproval(repository_class=runs)
+    woken.start()
+    woken.send("approval", {"by": "ann"})
+    failed = failed_run(db)
+
+    assert main(["status", "--db", str(db)]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+
+    def step_line(run) -> str:
+        return lines[next(i for i, line in enumerate(lines) if line.startswith(run.uuid[:8])) + 1]
+
+    assert step_line(upload).endswith(
+        f"▶ pending  attempt 2 at {local_time(at(10))}, after ConnectionError: upload refused on attempt 1"
+    )
+    deadline = f"times out at {local_time(at(24 * 3600))}"
+    assert step_line(approval).endswith(f"▶ pending  waiting until {local_time(at(3600))}; {deadline}")
+    assert step_line(woken).endswith(f"▶ pending  woken by a signal: due now; {deadline}")
+    assert step_line(failed).endswith("✗ failed   OSError: disk full")  # as before
+    assert lines[lines.index(step_line(failed)) + 1].endswith("· created")
+
+
+def test_status_leaves_out_times_a_malformed_record_holds(db, clock, capsys):
+    run = d.SignalledApproval(repository_class=runs_in(db))
+    run.start()
+    steps = Store(runs_in(db)).steps
+    steps.update(run.record.step_uuids[0], {"due_at": 1234, "deadline": "soon", "attempts": "two"})
+
+    assert main(["status", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("▶ pending")
+
+
 # the worker ----------------------------------------------------------------------------------
 
 

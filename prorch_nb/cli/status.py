@@ -12,7 +12,9 @@ from prorch_nb.cli.opening import Database, open_store, select_run
 from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
+from prorch_nb.lifecycle import BY_RETRY
 from prorch_nb.record_checks import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
+from prorch_nb.utils.clock import parse_time
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid
@@ -56,7 +58,7 @@ def _table(records: list[PipelineData], steps: dict[str, list[StepData]], termin
             ]
         )
         for number, step in enumerate(mine, start=1):
-            detail = (_detail(step), DETAIL_COLOUR)
+            detail = (_detail(record, step), DETAIL_COLOUR)
             step_rows.append([*plain(f"{number}.", step.name), terminal.mark(step.status), detail])
     pipeline_lines = terminal.table(pipeline_rows)
     step_lines = iter(terminal.table(step_rows, indent=" " * 10))
@@ -67,8 +69,10 @@ def _table(records: list[PipelineData], steps: dict[str, list[StepData]], termin
     return lines
 
 
-def _detail(step: StepData) -> str:
-    """Why a step failed or was cancelled: the hook's exception, else the note of its last change."""
+def _detail(run: PipelineData, step: StepData) -> str:
+    """Why a step failed or was cancelled (the hook's exception, else the note of its last change); when one waits."""
+    if step.status == Status.PENDING:
+        return _schedule(run, step)
     if step.status not in (Status.FAILED, Status.CANCELLED):
         return ""
     if step.error:
@@ -76,3 +80,32 @@ def _detail(step: StepData) -> str:
     else:
         text = next((str(entry["note"]) for entry in reversed(step.history) if entry.get("note")), "")
     return text.splitlines()[0] if text else ""
+
+
+def _schedule(run: PipelineData, step: StepData) -> str:
+    """When a pending step runs again (its wait's end, or its next attempt) and when it times out; "" for neither.
+
+    Times that do not read as times (a malformed record) are left out.
+    """
+    parts = []
+    due, since, signaled = parse_time(step.due_at), parse_time(step.waiting_since), parse_time(run.signaled_at)
+    if due is not None and since is not None and signaled is not None and signaled >= since:
+        parts.append("woken by a signal: due now")
+    elif due is not None and step.on_start_done is False:
+        attempt = step.attempts + 1 if isinstance(step.attempts, int) else "next"
+        parts.append(f"attempt {attempt} at {local_time(step.due_at)}{_last_retry_error(step)}")
+    elif due is not None:
+        parts.append(f"waiting until {local_time(step.due_at)}")
+    if parse_time(step.deadline) is not None:
+        parts.append(f"times out at {local_time(step.deadline)}")
+    return "; ".join(parts)
+
+
+def _last_retry_error(step: StepData) -> str:
+    """``, after ConnectionError: refused``: the error of the attempt before the next (if the history has it)."""
+    retries = [entry for entry in step.history if entry.get("by") == BY_RETRY and isinstance(entry.get("error"), dict)]
+    if not retries:
+        return ""
+    error = retries[-1]["error"]
+    text = f"{error.get('type', 'error')}: {error.get('message', '')}"
+    return f", after {text.splitlines()[0]}"
