@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from prorch_nb.cli.opening import CliError, Database, open_store, select_run
+from prorch_nb.cli.status import error_line
 from prorch_nb.cli.terminal import one_line
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.exceptions.exceptions import RecordNotFoundError
@@ -38,7 +39,7 @@ def resume(db: Database, given: str, *, note: str | None) -> str:
     if step is None:
         return one_line(f"resumed {_named(run)}, {ended}: pending again, its next step starts at its next tick")
     cause = step.history[-1].get("resumed_from")
-    why = f" ({cause['type']}: {cause['message']})" if cause else ""
+    why = f" ({error_line(cause)})" if cause else ""
     return one_line(
         f"resumed {_named(run)}, {ended}: pending again from step {step.name}{why}, "
         "which runs on_start at the run's next tick"

@@ -7,6 +7,7 @@ its pipeline's uuid, ...) is left out, and named at the end.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from prorch_nb.cli.opening import Database, open_store, select_run
 from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
@@ -76,9 +77,8 @@ def _detail(run: PipelineData, step: StepData) -> str:
     if step.status not in (Status.FAILED, Status.CANCELLED):
         return ""
     if step.error:
-        text = f"{step.error.get('type', 'error')}: {step.error.get('message', '')}"
-    else:
-        text = next((str(entry["note"]) for entry in reversed(step.history) if entry.get("note")), "")
+        return error_line(step.error)
+    text = next((str(entry["note"]) for entry in reversed(step.history) if entry.get("note")), "")
     return text.splitlines()[0] if text else ""
 
 
@@ -106,6 +106,9 @@ def _last_retry_error(step: StepData) -> str:
     retries = [entry for entry in step.history if entry.get("by") == BY_RETRY and isinstance(entry.get("error"), dict)]
     if not retries:
         return ""
-    error = retries[-1]["error"]
-    text = f"{error.get('type', 'error')}: {error.get('message', '')}"
-    return f", after {text.splitlines()[0]}"
+    return f", after {error_line(retries[-1]['error'])}"
+
+
+def error_line(error: dict[str, Any]) -> str:
+    """``Type: message`` of a stored error, its message's first line only."""
+    return f"{error.get('type', 'error')}: {error.get('message', '')}".splitlines()[0]
