@@ -20,7 +20,7 @@ def outputs(notebook: Path) -> str:
 
 
 def test_there_are_notebooks_to_check():
-    assert len(NOTEBOOKS) == 5
+    assert len(NOTEBOOKS) == 6
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.name)

@@ -1,4 +1,4 @@
-"""The ``prorch-nb`` command line: ``demo``, ``status``, ``run`` (a worker), ``checkpoint`` and ``copy``.
+"""The ``prorch-nb`` commands: ``demo``, ``status``, ``run`` (a worker), ``send``, ``resume``, ``checkpoint``, ``copy``.
 
 Every command is also callable in-process: ``main(["status", "--db", "runs.json"])``
 returns the exit status instead of exiting.
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from prorch_nb import __version__
+from prorch_nb.cli.by_hand import json_value, resume, send
 from prorch_nb.cli.copying import copy
 from prorch_nb.cli.demo import demo
 from prorch_nb.cli.opening import CliError, Database, checkpoint
@@ -29,7 +30,21 @@ exit status:
   130  a second Ctrl-C interrupted `run` during a pass (the run in progress is
        resumed by the next worker: hooks run at least once)
   2  bad arguments, a missing or unreadable database, a module that does not
-     import (one line on stderr starting with "prorch-nb: error:")"""
+     import, a run `send` or `resume` cannot change (one line on stderr
+     starting with "prorch-nb: error:")"""
+
+SEND_HELP = "send a signal to a run (an approval, a decision): a step waiting for it wakes"
+SEND_DESCRIPTION = (
+    "Send VALUE to the run UUID as the signal NAME. The run keeps the last value of each name (its steps read it "
+    "with self.receive(NAME)) and its history records the signal; a step that waits (self.wait) wakes at the run's "
+    "next tick. A run that has ended takes no signal."
+)
+RESUME_HELP = "run a failed or cancelled run again, from the step that ended it"
+RESUME_DESCRIPTION = (
+    "Take the failed or cancelled run UUID back to pending, by hand: the step that ended it is pending again and "
+    "runs on_start at the run's next tick (a worker's), its attempts counted anew. Both histories record it. A run "
+    "cancelled before it started is refused: create a new one."
+)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -112,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="orchestrate pending pipelines (a worker)",
         description="Import MODULE (which registers its pipelines with @register_pipeline), then tick every "
         "pending pipeline in the database, pass after pass, until none is pending or a pass changes nothing; "
-        "with --once stop there, else do it again every --interval seconds until Ctrl-C or SIGTERM, "
+        "with --once stop there, else do it again every --interval seconds, or as soon as a waiting run (a timer, a "
+        "retry's next attempt) is due, until Ctrl-C or SIGTERM, "
         "which stop the worker between passes (the current one completes) and exit with status 0; "
         "a second Ctrl-C interrupts the pass at once (status 130). Runs left created are counted, "
         "with how to start them.",
@@ -122,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--module", required=True, help="a dotted module name importable from the current folder, or a .py file"
     )
-    command.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS", help="between rounds (default 5)")
+    command.add_argument(
+        "--interval", type=_seconds, default=5.0, metavar="SECONDS", help="between rounds at most (default 5)"
+    )
     command.add_argument("--once", action="store_true", help="one round, then exit")
     command.add_argument("--max-ticks", type=_count, metavar="N", help="at most N passes per round")
     command.add_argument(
@@ -140,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
             fail_on_error=a.fail_on_error,
         )
     )
+
+    command = _command_on_a_run(commands, "send", help=SEND_HELP, description=SEND_DESCRIPTION)
+    command.add_argument("name", metavar="NAME", help="the signal's name, such as approval")
+    command.add_argument(
+        "value", metavar="VALUE", help='JSON: \'{"by": "ann", "comment": "ship it"}\', true, 3, \'"a text"\''
+    )
+    command.add_argument("--text", action="store_true", help="send VALUE as it is, a text (a JSON string)")
+    command.add_argument("--note", metavar="TEXT", help="a note for the run's history")
+    command.set_defaults(
+        handler=lambda a: print(
+            send(_database(a), a.uuid, a.name, a.value if a.text else json_value(a.value), note=a.note)
+        )
+    )
+
+    command = _command_on_a_run(commands, "resume", help=RESUME_HELP, description=RESUME_DESCRIPTION)
+    command.add_argument("--note", metavar="TEXT", help="a note for the histories: why it is resumed")
+    command.set_defaults(handler=lambda a: print(resume(_database(a), a.uuid, note=a.note)))
 
     command = commands.add_parser(
         "checkpoint",
@@ -167,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         handler=lambda a: print(copy(Database.either(a.source, a.prefix), Database.either(a.target, a.prefix)))
     )
     return parser
+
+
+def _command_on_a_run(commands: Any, name: str, *, help: str, description: str) -> argparse.ArgumentParser:
+    """A command that changes one stored run, named by ``UUID``, by hand (without importing the run's module)."""
+    command = commands.add_parser(name, help=help, description=f"{description} The run's module is not needed.")
+    _database_options(command)
+    command.add_argument("uuid", metavar="UUID", help="the run (a unique start of its uuid will do)")
+    return command
 
 
 def _database_options(command: argparse.ArgumentParser, default: str | None = None) -> None:

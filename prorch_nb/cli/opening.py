@@ -1,10 +1,11 @@
-"""The database a command works on (a TinyDB file or a database URL), and the error every command reports with."""
+"""The database a command works on (a TinyDB file or a database URL), the run it names, and the error it reports."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.interfaces.repository import Keep
 from prorch_nb.repositories.sql_repository import SQLRepository
 from prorch_nb.repositories.tinydb_repository import TinyDBRepository
@@ -78,3 +79,14 @@ def _existing(db: Database, missing: str) -> Store:
     if not db.is_url and not db.path.exists():
         raise CliError(f"no database at {db}{missing}")
     return Store(db.repository())
+
+
+def select_run(records: list[PipelineData], prefix: str, db: Database) -> PipelineData:
+    """The one record of ``records`` whose uuid starts with ``prefix``; a :class:`CliError` for none or several."""
+    matches = [record for record in records if record.uuid.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise CliError(f"no pipeline whose uuid starts with {prefix!r} in {db}")
+    found = ", ".join(record.uuid for record in matches)
+    raise CliError(f"{prefix!r} matches {len(matches)} pipelines ({found}); give more of the uuid")

@@ -7,12 +7,15 @@ its pipeline's uuid, ...) is left out, and named at the end.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from prorch_nb.cli.opening import CliError, Database, open_store
+from prorch_nb.cli.opening import Database, open_store, select_run
 from prorch_nb.cli.terminal import Cell, Terminal, header, local_time, plain, printable
 from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
+from prorch_nb.lifecycle import BY_RETRY
 from prorch_nb.record_checks import all_records, checked_pipelines, checked_steps, skipped_lines, steps_by_pipeline
+from prorch_nb.utils.clock import parse_time
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid
@@ -30,7 +33,7 @@ def status(db: Database, pipeline: str | None, terminal: Terminal) -> list[str]:
     notes = [printable(line) for line in skipped_lines(str(db), [*skipped, *malformed_steps])]
     shown = plural(len(records), "pipeline")
     if pipeline is not None:
-        records = [_select(records, pipeline, db)]
+        records = [select_run(records, pipeline, db)]
         shown = f"1 of {shown}"
     if not records:
         return [f"no pipelines in {db}", *notes]
@@ -38,16 +41,6 @@ def status(db: Database, pipeline: str | None, terminal: Terminal) -> list[str]:
     summary = printable(", ".join(f"{count} {name}" for name, count in counts.most_common()))
     table = _table(records, steps_by_pipeline(steps), terminal)
     return [f"{shown} in {db}: {summary}", "", *table, *([""] if notes else []), *notes]
-
-
-def _select(records: list[PipelineData], prefix: str, db: Database) -> PipelineData:
-    matches = [record for record in records if record.uuid.startswith(prefix)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise CliError(f"no pipeline whose uuid starts with {prefix!r} in {db}")
-    found = ", ".join(record.uuid for record in matches)
-    raise CliError(f"{prefix!r} matches {len(matches)} pipelines ({found}); give more of the uuid")
 
 
 def _table(records: list[PipelineData], steps: dict[str, list[StepData]], terminal: Terminal) -> list[str]:
@@ -66,7 +59,7 @@ def _table(records: list[PipelineData], steps: dict[str, list[StepData]], termin
             ]
         )
         for number, step in enumerate(mine, start=1):
-            detail = (_detail(step), DETAIL_COLOUR)
+            detail = (_detail(record, step), DETAIL_COLOUR)
             step_rows.append([*plain(f"{number}.", step.name), terminal.mark(step.status), detail])
     pipeline_lines = terminal.table(pipeline_rows)
     step_lines = iter(terminal.table(step_rows, indent=" " * 10))
@@ -77,12 +70,45 @@ def _table(records: list[PipelineData], steps: dict[str, list[StepData]], termin
     return lines
 
 
-def _detail(step: StepData) -> str:
-    """Why a step failed or was cancelled: the hook's exception, else the note of its last change."""
+def _detail(run: PipelineData, step: StepData) -> str:
+    """Why a step failed or was cancelled (the hook's exception, else the note of its last change); when one waits."""
+    if step.status == Status.PENDING:
+        return _schedule(run, step)
     if step.status not in (Status.FAILED, Status.CANCELLED):
         return ""
     if step.error:
-        text = f"{step.error.get('type', 'error')}: {step.error.get('message', '')}"
-    else:
-        text = next((str(entry["note"]) for entry in reversed(step.history) if entry.get("note")), "")
+        return error_line(step.error)
+    text = next((str(entry["note"]) for entry in reversed(step.history) if entry.get("note")), "")
     return text.splitlines()[0] if text else ""
+
+
+def _schedule(run: PipelineData, step: StepData) -> str:
+    """When a pending step runs again (its wait's end, or its next attempt) and when it times out; "" for neither.
+
+    Times that do not read as times (a malformed record) are left out.
+    """
+    parts = []
+    due, since, signaled = parse_time(step.due_at), parse_time(step.waiting_since), parse_time(run.signaled_at)
+    if due is not None and since is not None and signaled is not None and signaled >= since:
+        parts.append("woken by a signal: due now")
+    elif due is not None and step.on_start_done is False:
+        attempt = step.attempts + 1 if isinstance(step.attempts, int) else "next"
+        parts.append(f"attempt {attempt} at {local_time(step.due_at)}{_last_retry_error(step)}")
+    elif due is not None:
+        parts.append(f"waiting until {local_time(step.due_at)}")
+    if parse_time(step.deadline) is not None:
+        parts.append(f"times out at {local_time(step.deadline)}")
+    return "; ".join(parts)
+
+
+def _last_retry_error(step: StepData) -> str:
+    """``, after ConnectionError: refused``: the error of the attempt before the next (if the history has it)."""
+    retries = [entry for entry in step.history if entry.get("by") == BY_RETRY and isinstance(entry.get("error"), dict)]
+    if not retries:
+        return ""
+    return f", after {error_line(retries[-1]['error'])}"
+
+
+def error_line(error: dict[str, Any]) -> str:
+    """``Type: message`` of a stored error, its message's first line only."""
+    return f"{error.get('type', 'error')}: {error.get('message', '')}".splitlines()[0]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -18,7 +19,8 @@ from prorch_nb.exceptions.exceptions import StoreFileError
 from prorch_nb.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 from prorch_nb.report import RunReport, StopReason, TickReport
 from prorch_nb.store import Store
-from prorch_nb.utils.clock import utc_now
+from prorch_nb.utils import clock
+from prorch_nb.utils.clock import parse_time, utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.plurals import plural
 from prorch_nb.utils.uuids import short_uuid
@@ -58,7 +60,7 @@ class StopSignals:
             raise KeyboardInterrupt
         self.requested = True
 
-    def sleep(self, seconds: float, wait: Callable[[float], object] = time.sleep) -> None:
+    def sleep(self, seconds: float, wait: Callable[[float], object] = clock.sleep) -> None:
         """``wait(seconds)`` unless a stop was asked for; a signal ends it with ``_Interrupted``."""
         self._sleeping = True
         try:
@@ -86,22 +88,53 @@ def run(db: Database, module: str, *, interval: float, once: bool, max_ticks: in
             print(_summary(report))
             created.note()
         else:
-            every = f"a round every {interval:g} s; Ctrl-C or SIGTERM stops it"
+            every = f"a round every {interval:g} s or when a run is due; Ctrl-C or SIGTERM stops it"
             print(f"{_now()} orchestrating {db} with {module}, {every}", flush=True)
-            try:
-                while not stop.requested:
-                    try:
-                        orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
-                        created.note()
-                    except StoreFileError as exc:  # the store failed a whole round (a lost connection): try again
-                        log.failed_round(exc)
-                    # Each round ends with the file up to date (run_until_done folds a journal). A
-                    # database wakes the worker as soon as something changes (PostgreSQL's NOTIFY).
-                    stop.sleep(interval, store.wait_for_change)
-            except _Interrupted:
-                pass
+            with contextlib.suppress(_Interrupted):  # a signal during a sleep: stop at once
+                _rounds(store, orchestrator, stop, log, created, interval=interval, max_ticks=max_ticks)
             print(f"{_now()} stopped", flush=True)
     return 1 if fail_on_error and log.saw_failure else 0
+
+
+def _rounds(
+    store: Store,
+    orchestrator: Orchestrator,
+    stop: StopSignals,
+    log: _PassLog,
+    created: _CreatedRuns,
+    *,
+    interval: float,
+    max_ticks: int | None,
+) -> None:
+    """Round after round until a stop is asked for, each followed by a sleep (see :func:`pause`)."""
+    store.wait_for_change(0)  # PostgreSQL: listen from now on, so that a change during the first round wakes it
+    while not stop.requested:
+        began, next_due = store.now(), None
+        try:
+            report = orchestrator.run_until_done(max_ticks, on_tick=log, should_stop=lambda: stop.requested)
+            created.note()
+            next_due = report.next_due
+            log.next_due(next_due)
+        except StoreFileError as exc:  # the store failed a whole round (a lost connection): try again
+            log.failed_round(exc)
+        # Each round ends with the file up to date (run_until_done folds a journal). A
+        # database wakes the worker as soon as something changes (PostgreSQL's NOTIFY).
+        stop.sleep(pause(next_due, began, store.now(), interval), store.wait_for_change)
+
+
+def pause(next_due: str | None, round_began: datetime, now: datetime, interval: float) -> float:
+    """Seconds a worker sleeps after a round: until the first waiting run is due, or ``interval``, whichever is first.
+
+    A run that was due when the round began and is due still was ticked and did not move
+    (its tick failed, or another worker holds its step): it gets the interval, so that the
+    worker does not spin on it. One that came due during the round gets a round at once.
+    """
+    due = parse_time(next_due)
+    if due is None:
+        return interval
+    if due > now:
+        return min(interval, (due - now).total_seconds())
+    return 0.0 if due > round_began else interval
 
 
 class _PassLog:
@@ -115,6 +148,7 @@ class _PassLog:
         self.every_pass = every_pass
         self.passes = 0
         self.saw_failure = False
+        self.told_due: str | None = None
 
     def __call__(self, _: int, report: TickReport) -> None:
         self.passes += 1
@@ -130,6 +164,12 @@ class _PassLog:
             f"{len(report.ended)} ended{f' ({ended})' if ended else ''}, {plural(len(report.errors), 'error')}",
             flush=True,
         )
+
+    def next_due(self, due: str | None) -> None:
+        """Say when the first waiting run is due, each time that changes (a looping worker sleeps until then)."""
+        if due is not None and due != self.told_due:
+            print(f"{_now()} waiting: the first waiting run is due at {local_time(due)}", flush=True)
+        self.told_due = due
 
     def failed_round(self, error: StoreFileError) -> None:
         """A round the store could not make (the worker goes on with the next one)."""
@@ -181,6 +221,8 @@ def _summary(report: RunReport) -> str:
     why = report.stopped_because
     if why == StopReason.ERRORS:
         why += f" ({'; '.join(one_line(str(error)) for error in report.ticks[-1].errors)})"
+    if report.next_due:
+        why += f"; the first waiting run is due at {local_time(report.next_due)}"
     return (
         f"{_now()} done: {plural(len(report.ticks), 'pass')}, {len(report.ended)} ended, "
         f"{plural(len(report.errors), 'error')}; stopped because {why}"

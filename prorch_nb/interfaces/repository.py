@@ -24,7 +24,6 @@ import functools
 import heapq
 import itertools
 import operator
-import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -208,9 +207,10 @@ class IRepository:
     def wait_for_change(self, timeout: float) -> bool:
         """Sleep until something changes in the store or ``timeout`` seconds pass; whether something did.
 
-        For a worker between rounds. The default sleeps ``timeout`` (and says ``False``).
+        For a worker between rounds. The default sleeps ``timeout`` on the engine's clock
+        (a fake clock moves on at once) and says ``False``.
         """
-        time.sleep(timeout)
+        clock.sleep(timeout)
         return False
 
     def next_pending(self, after: str | None, host: str) -> tuple[str, str | None, Any] | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -400,10 +399,11 @@ class SQLDatabase:
     def wait_for_change(self, timeout: float) -> bool:
         """Sleep until a unit commits a change here (PostgreSQL's NOTIFY) or ``timeout`` passes; whether one did.
 
-        On SQLite, or if listening fails, this only sleeps: callers look anyway after ``timeout``.
+        On SQLite, or if listening fails, this only sleeps (on the engine's clock): callers look
+        anyway after ``timeout``.
         """
         if self._listener is None:
-            time.sleep(timeout)
+            clock.sleep(timeout)
             return False
         return self._listener.wait(timeout)
 
