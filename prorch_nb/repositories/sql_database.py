@@ -29,9 +29,11 @@ from prorch_nb.interfaces.repository import columns_of
 from prorch_nb.repositories.sql_columns import ColumnsQuery
 from prorch_nb.repositories.sql_engine import advisory_lock_key, create_engine, database_url, shown
 from prorch_nb.repositories.sql_listener import ChangeListener, channel_name
-from prorch_nb.repositories.sql_schema import create_or_check, define
+from prorch_nb.repositories.sql_migrations import create_or_check
+from prorch_nb.repositories.sql_schema import define, due_at_column
 from prorch_nb.repositories.sql_unit import Seen, SQLUnit, UnitState
 from prorch_nb.utils import clock
+from prorch_nb.utils.clock import as_datetime
 from prorch_nb.utils.constants import Metadata, Status
 
 T = TypeVar("T")
@@ -342,8 +344,21 @@ class SQLDatabase:
         with self.connection(writing=True) as connection:
             return connection.execute(renewed).rowcount == 1
 
+    def due_uuids(self, now: str) -> list[Any]:
+        """The uuids of the pending runs due at ``now`` (their ``due_at`` column null or not later), oldest first."""
+        runs = self.tables.by_model[PIPELINE]
+        due = sa.select(runs.c.uuid).where(runs.c.status == Status.PENDING, _due(runs, as_datetime(now)))
+        return self.read(lambda c: c.scalars(due.order_by(runs.c.seq)).all())
+
+    def next_due(self) -> str | None:
+        """The earliest ``due_at`` of the pending runs, as records store times (``None`` if none waits)."""
+        runs = self.tables.by_model[PIPELINE]
+        earliest = sa.select(sa.func.min(runs.c.due_at)).where(runs.c.status == Status.PENDING)
+        found = self.read(lambda c: c.execute(earliest).scalar())
+        return None if found is None else as_datetime(found).isoformat(timespec="microseconds")
+
     def next_pending(self, after: str | None, host: str) -> tuple[str, Any, Any] | None:
-        """The oldest pending run after ``after`` no other host's live claim holds (see ``IRepository``).
+        """The oldest pending run due now after ``after`` no other host's live claim holds (see ``IRepository``).
 
         On PostgreSQL, runs whose row another worker's unit has locked are passed over too
         (``SKIP LOCKED``); the row is not kept locked: the tick locks it again.
@@ -355,11 +370,12 @@ class SQLDatabase:
         here = steps.c.claimed_by.startswith(f"{host}:", autoescape=True)
         claim_here = sa.select(steps.c.claimed_by).where(open_claimed, here).limit(1).scalar_subquery()
         lease_here = sa.select(steps.c.lease_until).where(open_claimed, here).limit(1).scalar_subquery()
-        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.status == Status.PENDING)
+        now = self._now_in_sql()
+        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.status == Status.PENDING, _due(runs, now))
         if after is not None:
             query = query.where(runs.c.seq > sa.select(runs.c.seq).where(runs.c.uuid == after).scalar_subquery())
         if self.dialect == "postgresql":  # another host's claim can only run out, in the database's time
-            held_elsewhere = sa.exists().where(open_claimed, ~here, steps.c.lease_until > sa.func.now())
+            held_elsewhere = sa.exists().where(open_claimed, ~here, steps.c.lease_until > now)
             query = query.where(~held_elsewhere).with_for_update(of=runs, skip_locked=True)
         row = self.read(lambda c: c.execute(query.order_by(runs.c.seq).limit(1)).first())
         return None if row is None else (row[0], row[1], row[2])
@@ -406,6 +422,17 @@ class SQLDatabase:
             state.now = now
         return state.now
 
+    def _now_in_sql(self) -> sa.ColumnElement[datetime]:
+        """:meth:`now` in a statement: PostgreSQL's ``now()``, or the time of this process's clock."""
+        if self.dialect == "postgresql" and clock.fake_clock() is None:
+            return sa.func.now()
+        return sa.literal(clock.now_datetime(), sa.DateTime(timezone=True))
+
+
+def _due(runs: sa.Table, now: Any) -> sa.ColumnElement[bool]:
+    """Whether a run is due at ``now``: it waits for no time, or not later than ``now``."""
+    return sa.or_(runs.c.due_at.is_(None), runs.c.due_at <= now)
+
 
 def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
     """The column values ``data`` sets (only the fields it has)."""
@@ -414,4 +441,6 @@ def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
     if "lease_until" in table.c and "claimed_until" in data:
         until = data["claimed_until"]
         values["lease_until"] = datetime.fromisoformat(until) if isinstance(until, str) else None
+    if "due_at" in table.c and "due_at" in data:
+        values["due_at"] = due_at_column(data["due_at"])
     return values
