@@ -10,32 +10,15 @@ from prorch_nb.interfaces.repository import OPTIONAL_METHODS, implements
 from prorch_nb.store import Store
 from tests.pipelines import Simple
 
-#: What the SQL repository provides, on SQLite and PostgreSQL alike.
-SQL_PROVIDED = {
-    "unit_of_work",
-    "all",
-    "columns",
-    "status_of",
-    "search_uuids",
-    "tally",
-    "newest",
-    "soonest_due",
-    "statuses_of",
-    "claim_of",
-    "renew_claim",
-    "next_pending",
-    "lock_run",
-    "now",
-    "wait_for_change",
-}
+#: What only repositories that several workers share provide (SQL), and only a journalled file (TinyDB).
+SHARED_ONLY = {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", "wait_for_change"}
+FILE_ONLY = {"batch", "checkpoint", "checkpoint_soon"}
 PROVIDED = {
-    "memory": {"unit_of_work", "all", "columns", "status_of", "search_uuids", "tally", "newest", "claim_of"}
-    | {"due_uuids", "next_due", "soonest_due"},  # waiting runs, from the table's index
-    "tinydb": set(OPTIONAL_METHODS)
-    - {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", "wait_for_change"},
+    "memory": set(OPTIONAL_METHODS) - SHARED_ONLY - FILE_ONLY,
+    "tinydb": set(OPTIONAL_METHODS) - SHARED_ONLY,
     "seed_example": set(),
-    "sqlite": SQL_PROVIDED,
-    "postgres": SQL_PROVIDED,
+    "sqlite": set(OPTIONAL_METHODS) - FILE_ONLY,
+    "postgres": set(OPTIONAL_METHODS) - FILE_ONLY,
 }
 
 

@@ -103,7 +103,7 @@ def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
     engine.dispose()
     SQLRepository.at(url)("PIPELINE").database.__class__._open.clear()
 
-    with pytest.raises(StoreFileError, match=r"schema version 99, newer than this prorch_nb knows \(1\)"):
+    with pytest.raises(StoreFileError, match=r"schema version 99, newer than this prorch_nb knows \(2\)"):
         Simple(repository_class=SQLRepository.at(url))
 
 

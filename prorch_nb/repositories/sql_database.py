@@ -28,9 +28,11 @@ from prorch_nb.interfaces.repository import columns_of
 from prorch_nb.repositories.sql_columns import ColumnsQuery
 from prorch_nb.repositories.sql_engine import advisory_lock_key, create_engine, database_url, shown
 from prorch_nb.repositories.sql_listener import ChangeListener, channel_name
-from prorch_nb.repositories.sql_schema import create_or_check, define
+from prorch_nb.repositories.sql_migrations import create_or_check
+from prorch_nb.repositories.sql_schema import define, due_at_column
 from prorch_nb.repositories.sql_unit import Seen, SQLUnit, UnitState
 from prorch_nb.utils import clock
+from prorch_nb.utils.clock import as_datetime
 from prorch_nb.utils.constants import Metadata, Status
 
 T = TypeVar("T")
@@ -210,21 +212,27 @@ class SQLDatabase:
         return [dict(record) for record in self.read(lambda c: c.scalars(query).all())]
 
     def soonest_due(self, model: str, limit: int) -> list[tuple[Any, str]]:
-        """``(uuid, due_at)`` of the ``limit`` pending records due first (``due_at`` a string), by the database."""
+        """``(uuid, due_at)`` of the ``limit`` pending records due first, by the database.
+
+        Runs from their indexed ``due_at`` column; other records from their JSON (``due_at`` a string).
+        """
         table = self.tables.by_model[model]
-        if self.dialect == "postgresql":
-            due = table.c.record.op("->>")(sa.literal("due_at", sa.Text))
-            is_text = sa.func.jsonb_typeof(table.c.record.op("->")(sa.literal("due_at", sa.Text))) == "string"
+        if "due_at" in table.c:
+            query = sa.select(table.c.uuid, table.c.due_at).where(
+                table.c.status == Status.PENDING, table.c.due_at.is_not(None)
+            )
+            order = [table.c.due_at, table.c.seq]
         else:
-            due = sa.func.json_extract(table.c.record, "$.due_at")
-            is_text = sa.func.json_type(table.c.record, "$.due_at") == "text"
-        query = (
-            sa.select(table.c.uuid, due)
-            .where(table.c.status == Status.PENDING, is_text)
-            .order_by(due, table.c.seq)
-            .limit(limit)
-        )
-        return [(uuid, at) for uuid, at in self.read(lambda c: c.execute(query).all())]
+            if self.dialect == "postgresql":
+                due = table.c.record.op("->>")(sa.literal("due_at", sa.Text))
+                is_text = sa.func.jsonb_typeof(table.c.record.op("->")(sa.literal("due_at", sa.Text))) == "string"
+            else:
+                due = sa.func.json_extract(table.c.record, "$.due_at")
+                is_text = sa.func.json_type(table.c.record, "$.due_at") == "text"
+            query = sa.select(table.c.uuid, due).where(table.c.status == Status.PENDING, is_text)
+            order = [due, table.c.seq]
+        found = self.read(lambda c: c.execute(query.order_by(*order).limit(limit)).all())
+        return [(uuid, at if isinstance(at, str) else _stored_time(at)) for uuid, at in found]
 
     def statuses_of(self, model: str, uuids: list[str]) -> list[Any]:
         """Several records' statuses in one query, in the order of ``uuids`` (each one seen by the unit)."""
@@ -358,8 +366,21 @@ class SQLDatabase:
         with self.connection(writing=True) as connection:
             return connection.execute(renewed).rowcount == 1
 
+    def due_uuids(self, now: str) -> list[Any]:
+        """The uuids of the pending runs due at ``now`` (their ``due_at`` column null or not later), oldest first."""
+        runs = self.tables.by_model[PIPELINE]
+        due = sa.select(runs.c.uuid).where(runs.c.status == Status.PENDING, _due(runs, as_datetime(now)))
+        return self.read(lambda c: c.scalars(due.order_by(runs.c.seq)).all())
+
+    def next_due(self) -> str | None:
+        """The earliest ``due_at`` of the pending runs, as records store times (``None`` if none waits)."""
+        runs = self.tables.by_model[PIPELINE]
+        earliest = sa.select(sa.func.min(runs.c.due_at)).where(runs.c.status == Status.PENDING)
+        found = self.read(lambda c: c.execute(earliest).scalar())
+        return None if found is None else _stored_time(found)
+
     def next_pending(self, after: str | None, host: str) -> tuple[str, Any, Any] | None:
-        """The oldest pending run after ``after`` no other host's live claim holds (see ``IRepository``).
+        """The oldest pending run due now after ``after`` no other host's live claim holds (see ``IRepository``).
 
         On PostgreSQL, runs whose row another worker's unit has locked are passed over too
         (``SKIP LOCKED``); the row is not kept locked: the tick locks it again.
@@ -371,11 +392,12 @@ class SQLDatabase:
         here = steps.c.claimed_by.startswith(f"{host}:", autoescape=True)
         claim_here = sa.select(steps.c.claimed_by).where(open_claimed, here).limit(1).scalar_subquery()
         lease_here = sa.select(steps.c.lease_until).where(open_claimed, here).limit(1).scalar_subquery()
-        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.status == Status.PENDING)
+        now = self._now_in_sql()
+        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.status == Status.PENDING, _due(runs, now))
         if after is not None:
             query = query.where(runs.c.seq > sa.select(runs.c.seq).where(runs.c.uuid == after).scalar_subquery())
         if self.dialect == "postgresql":  # another host's claim can only run out, in the database's time
-            held_elsewhere = sa.exists().where(open_claimed, ~here, steps.c.lease_until > sa.func.now())
+            held_elsewhere = sa.exists().where(open_claimed, ~here, steps.c.lease_until > now)
             query = query.where(~held_elsewhere).with_for_update(of=runs, skip_locked=True)
         row = self.read(lambda c: c.execute(query.order_by(runs.c.seq).limit(1)).first())
         return None if row is None else (row[0], row[1], row[2])
@@ -423,6 +445,17 @@ class SQLDatabase:
             state.now = now
         return state.now
 
+    def _now_in_sql(self) -> sa.ColumnElement[datetime]:
+        """:meth:`now` in a statement: PostgreSQL's ``now()``, or the time of this process's clock."""
+        if self.dialect == "postgresql" and clock.fake_clock() is None:
+            return sa.func.now()
+        return sa.literal(clock.now_datetime(), sa.DateTime(timezone=True))
+
+
+def _due(runs: sa.Table, now: Any) -> sa.ColumnElement[bool]:
+    """Whether a run is due at ``now``: it waits for no time, or not later than ``now``."""
+    return sa.or_(runs.c.due_at.is_(None), runs.c.due_at <= now)
+
 
 def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
     """The column values ``data`` sets (only the fields it has)."""
@@ -431,4 +464,11 @@ def _columns(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
     if "lease_until" in table.c and "claimed_until" in data:
         until = data["claimed_until"]
         values["lease_until"] = datetime.fromisoformat(until) if isinstance(until, str) else None
+    if "due_at" in table.c and "due_at" in data:
+        values["due_at"] = due_at_column(data["due_at"])
     return values
+
+
+def _stored_time(moment: datetime) -> str:
+    """A ``due_at`` column's value as records store times (UTC, microseconds)."""
+    return as_datetime(moment).isoformat(timespec="microseconds")

@@ -18,6 +18,7 @@ from prorch_nb.dataclasses.orchestrator import SavedItem
 from prorch_nb.display import RichDisplay
 from prorch_nb.exceptions.exceptions import RepositoryNotDefinedException
 from prorch_nb.interfaces.repository import IRepository
+from prorch_nb.utils.constants import Metadata
 
 if TYPE_CHECKING:
     from prorch_nb.repositories.sql_database import SQLDatabase
@@ -92,6 +93,18 @@ class SQLRepository(RichDisplay, IRepository):
     def search_uuids(self, filter: list[Any]) -> list[Any]:
         field, value = filter
         return self._database.search_uuids(self.model, field, value)
+
+    def due_uuids(self, now: str) -> list[Any]:
+        """The pending records due at ``now``, oldest first: runs found by the database (no record is read)."""
+        if self.model != Metadata.PIPELINES_MODEL:  # steps have no due_at column
+            return super().due_uuids(now)
+        return self._database.due_uuids(now)
+
+    def next_due(self) -> str | None:
+        """The earliest ``due_at`` of the pending records: of runs, found by the database (no record is read)."""
+        if self.model != Metadata.PIPELINES_MODEL:
+            return super().next_due()
+        return self._database.next_due()
 
     def all(self) -> list[dict[str, Any]]:
         return self._database.all(self.model)

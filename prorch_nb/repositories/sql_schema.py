@@ -2,23 +2,25 @@
 
 Each record is stored whole as JSON (JSONB on PostgreSQL) beside the columns the engine
 looks things up by. ``seq`` orders records by creation; ``version`` counts the writes of
-a record, for compare-and-set; ``lease_until`` is a claim's expiry in database time.
-The tables are created on first use, in one transaction; a database whose schema is
-newer than this code knows is refused.
+a record, for compare-and-set; ``lease_until`` is a claim's expiry in database time; a
+run's ``due_at`` is when it is next due (a timer, a retry), so a pass finds the runs due
+now through an index without reading the others. The tables are created, or brought up to date
+from an older schema, on first use (:mod:`.sql_migrations`).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from prorch_nb.exceptions.exceptions import StoreFileError
+from prorch_nb.utils.clock import parse_time
 from prorch_nb.utils.constants import Metadata
 
-#: The schema this code writes; a database at a higher version is refused.
-SCHEMA_VERSION = 1
+#: The schema this code writes; a database at a higher version is refused. Version 2 added ``due_at`` to runs.
+SCHEMA_VERSION = 2
 
 _RECORD = sa.JSON().with_variant(JSONB(), "postgresql")
 _SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -39,8 +41,10 @@ def define(prefix: str, schema: str | None) -> Tables:
         f"{prefix}runs",
         metadata,
         *_common_columns(),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Index(f"{prefix}runs_by_status", "status", "seq"),
         sa.Index(f"{prefix}runs_by_name", "name"),
+        sa.Index(f"{prefix}runs_due", "status", "due_at"),
     )
     steps = sa.Table(
         f"{prefix}steps",
@@ -70,19 +74,11 @@ def _common_columns() -> list[sa.Column]:
     ]
 
 
-def create_or_check(connection: sa.Connection, tables: Tables, where: str) -> None:
-    """Create the tables if they are missing; refuse a schema newer than :data:`SCHEMA_VERSION`.
+def due_at_column(value: Any) -> datetime | None:
+    """The ``due_at`` column of a run whose record's ``due_at`` is ``value``: that time in UTC.
 
-    Call inside a transaction. ``where`` names the database in errors (no password).
+    ``None`` (due at every pass) when the record has none, or not a time (SQLite keeps no
+    time zone: every time is stored in UTC).
     """
-    table = tables.schema_version
-    if not sa.inspect(connection).has_table(table.name, schema=table.schema):
-        tables.metadata.create_all(connection)
-        connection.execute(table.insert().values(version=SCHEMA_VERSION))
-        return
-    found = connection.execute(sa.select(sa.func.max(table.c.version))).scalar()
-    if found is None or found > SCHEMA_VERSION:
-        raise StoreFileError(
-            f"{where}: its prorch_nb tables ({table.name}) have schema version {found}, "
-            f"newer than this prorch_nb knows ({SCHEMA_VERSION}): upgrade prorch_nb"
-        )
+    moment = parse_time(value) if isinstance(value, str) else None
+    return None if moment is None else moment.astimezone(timezone.utc)
