@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from prorch_nb.utils.clock import as_datetime, utc_at
+from prorch_nb.utils.clock import as_datetime, parse_time, stored_time, utc_at
 from prorch_nb.utils.constants import Status
 
 if TYPE_CHECKING:
@@ -107,8 +107,12 @@ def woken(run: PipelineData, step: StepData) -> bool:
 
 
 def waiting(run: PipelineData, step: StepData, now: datetime) -> bool:
-    """Whether the step must not run yet: its ``due_at`` is later than ``now`` and no signal woke it."""
-    return bool(step.due_at) and as_datetime(step.due_at) > now and not woken(run, step)
+    """Whether the step must not run yet: its ``due_at`` is later than ``now`` and no signal woke it.
+
+    A ``due_at`` that is no readable time (a record written by hand) holds nothing back.
+    """
+    due = parse_time(step.due_at)
+    return due is not None and due > now and not woken(run, step)
 
 
 def run_due_at(run: PipelineData, step: StepData) -> str | None:
@@ -117,10 +121,11 @@ def run_due_at(run: PipelineData, step: StepData) -> str | None:
     ``None`` (due at every pass) when the step does not wait (it polls ``on_continue``), has
     ended, or a signal woke its wait.
     """
-    if not step.due_at or step.status in Status.ENDED or woken(run, step):
+    due = stored_time(step.due_at)
+    if due is None or step.status in Status.ENDED or woken(run, step):
         return None
-    times = [step.due_at, step.deadline] if step.deadline else [step.due_at]
-    return min(times, key=as_datetime)
+    deadline = stored_time(step.deadline)
+    return due if deadline is None else min(due, deadline)
 
 
 def _finite_number(value: Any) -> bool:

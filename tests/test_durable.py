@@ -390,3 +390,42 @@ def test_a_resumed_step_counts_its_attempts_anew(repository_class, clock):
         ("retry", 1),
         ("step", None),
     ]
+
+
+# Times written by hand ---------------------------------------------------------------------
+
+
+def test_a_due_time_written_by_hand_is_read_as_a_time_or_holds_nothing_back(repository_class, clock):
+    """Another offset is compared as the time it is; what is no time at all does not leave the run stuck."""
+    from prorch_nb.store import Store
+
+    store = Store(repository_class)
+    runs = [d.Timer(repository_class=repository_class, context={"until": at(3600)}) for _ in range(3)]
+    for run in runs:
+        run.start()
+    offset, garbage, later = runs
+    with store.unit_of_work():
+        store.pipelines.update(offset.uuid, {"due_at": "2026-11-30T09:30:00+00:30"})  # 09:00 UTC: due now
+        store.pipelines.update(garbage.uuid, {"due_at": "after lunch"})
+        store.steps.update(step_of(garbage).uuid, {"due_at": "after lunch"})
+    assert store.next_due() == at(0)  # the offset time, read as 09:00 UTC; "after lunch" is no time
+    report = orchestrator(repository_class).execute_pipelines()
+    assert {o.pipeline_uuid for o in report.outcomes} == {offset.uuid, garbage.uuid}
+    assert not report.errors
+    assert step_of(garbage).status == Status.FINISHED  # its wait held nothing back
+    assert step_of(later).status == Status.PENDING
+
+
+def test_a_deadline_that_is_no_time_is_reported_naming_the_step(repository_class, clock):
+    from prorch_nb.store import Store
+
+    run = d.SignalledApproval(repository_class=repository_class)
+    run.start()
+    step = step_of(run)
+    store = Store(repository_class)
+    with store.unit_of_work():
+        store.steps.update(step.uuid, {"deadline": "never"})
+        store.pipelines.update(run.uuid, {"due_at": None})
+    report = orchestrator(repository_class).execute_pipelines()
+    (error,) = report.errors
+    assert step.uuid in error.message and "deadline 'never'" in error.message

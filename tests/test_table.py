@@ -58,15 +58,18 @@ def test_columns_come_from_the_facts_and_a_value_indexed_by_its_repr_from_its_ro
 
 
 def test_the_runs_due_first_follow_every_change_of_due_at_and_status():
+    def t(hours_minutes):
+        return f"2026-11-30T{hours_minutes}:00.000000+00:00"
+
     table = IndexedTable()
-    for number, due in enumerate(["09:05", "09:01", None, "09:03", 930, "09:02"]):
-        table.insert(row(number, "pending", due_at=due))  # 930: not a time, never due first
-    assert table.soonest_due(3) == [("u1", "09:01"), ("u5", "09:02"), ("u3", "09:03")]
+    for number, due in enumerate([t("09:05"), t("09:01"), None, t("09:03"), 930, t("09:02"), "soon"]):
+        table.insert(row(number, "pending", due_at=due))  # 930, "soon": no times, never due first
+    assert table.soonest_due(3) == [("u1", t("09:01")), ("u5", t("09:02")), ("u3", t("09:03"))]
 
     table.update("u1", {"due_at": None})  # a signal woke it: due at every pass
     table.update("u5", {"status": "finished"})  # ended: no longer waits
-    table.update("u2", row(2, "pending", due_at="09:00"))  # began to wait
+    table.update("u2", row(2, "pending", due_at=t("09:00")))  # began to wait
     table.restore(table.doc_id_of("u3"), None)  # taken out
-    table.put("u0", row(0, "pending", due_at="09:04"))  # written again, in its place
-    assert table.soonest_due(10) == [("u2", "09:00"), ("u0", "09:04")]
-    assert table.soonest_due(1) == [("u2", "09:00")] and IndexedTable().soonest_due(5) == []
+    table.put("u0", row(0, "pending", due_at=t("09:04")))  # written again, in its place
+    assert table.soonest_due(10) == [("u2", t("09:00")), ("u0", t("09:04"))]
+    assert table.soonest_due(1) == [("u2", t("09:00"))] and IndexedTable().soonest_due(5) == []

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Literal
 
 from prorch_nb.dataclasses.orchestrator import SavedItem
 from prorch_nb.utils import clock
+from prorch_nb.utils.clock import stored_time
 from prorch_nb.utils.constants import Status
 
 #: Which version of a record changed both by another program and by prorch_nb a
@@ -137,7 +138,7 @@ class IRepository:
     def due_uuids(self, now: str) -> list[Any]:
         """The uuids of the ``pending`` records due at ``now`` (an ISO-8601 UTC time), oldest first.
 
-        Due: no ``due_at``, or one not later than ``now``.
+        Due: no ``due_at`` (or one that is no time), or one not later than ``now``.
         """
         pending = self.search(["status", Status.PENDING]) or []
         pending.sort(key=lambda record: record.get("created_at") if isinstance(record.get("created_at"), str) else "")
@@ -145,13 +146,13 @@ class IRepository:
 
     def next_due(self) -> str | None:
         """The earliest ``due_at`` of the ``pending`` records, or ``None`` if none waits."""
-        found = [record.get("due_at") for record in self.search(["status", Status.PENDING]) or []]
-        return min((at for at in found if isinstance(at, str)), default=None)
+        found = [stored_time(record.get("due_at")) for record in self.search(["status", Status.PENDING]) or []]
+        return min((at for at in found if at is not None), default=None)
 
     def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
         """``(uuid, due_at)`` of the ``limit`` ``pending`` records with the earliest ``due_at``, earliest first."""
         pending = self.search(["status", Status.PENDING]) or []
-        waiting = [(record.get("uuid"), at) for record in pending if isinstance(at := record.get("due_at"), str)]
+        waiting = [(record.get("uuid"), at) for record in pending if (at := stored_time(record.get("due_at")))]
         return heapq.nsmallest(limit, waiting, key=operator.itemgetter(1))
 
     def all(self) -> list[dict[str, Any]]:
@@ -304,10 +305,15 @@ def columns_of(records: Sequence[Any], fields: Sequence[str]) -> list[list[Any]]
 
 
 def is_due(due_at: Any, now: str) -> bool:
-    """Whether a record whose ``due_at`` is ``due_at`` is due at ``now`` (stored UTC times of one width sort as text).
+    """Whether a record whose ``due_at`` is ``due_at`` is due at ``now`` (a time as ``utc_at`` writes it).
+
+    A ``due_at`` that is no readable time does not hold the record back: it is due at every pass.
 
     >>> nine, ten = "2026-11-30T09:00:00.000000+00:00", "2026-11-30T10:00:00.000000+00:00"
-    >>> is_due(None, nine), is_due(ten, nine), is_due(nine, ten)
-    (True, False, True)
+    >>> is_due(None, nine), is_due(ten, nine), is_due(nine, ten), is_due("2026-11-30T10:30:00+01:00", ten)
+    (True, False, True, True)
+    >>> is_due("tomorrow", nine)
+    True
     """
-    return not isinstance(due_at, str) or due_at <= now
+    due = stored_time(due_at)
+    return due is None or due <= now

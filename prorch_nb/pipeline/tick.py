@@ -31,10 +31,12 @@ from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.report import TickOutcome
 from prorch_nb.schedule import later, run_due_at, waiting
 from prorch_nb.store import Store
-from prorch_nb.utils.clock import as_datetime, utc_at
+from prorch_nb.utils.clock import parse_time, utc_at
 from prorch_nb.utils.constants import Status
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from prorch_nb.dataclasses.step import StepData
     from prorch_nb.pipeline.pipeline import Pipeline
     from prorch_nb.step.step import Step
@@ -114,7 +116,7 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
     now = store.now()
     where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
     step_class = registry.step_class(current.name, record=where)
-    if current.status == Status.PENDING and current.deadline and as_datetime(current.deadline) <= now:
+    if current.status == Status.PENDING and _deadline_passed(current, now, where):
         tick.step = step_class._from_record(current, store, pipeline)
         tick.step_before = Status.PENDING
         tick.error = tick.step._time_out(step_class.timeout_seconds())
@@ -151,6 +153,16 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
         step._save()
     step._claimant = tick.claimant  # from now on, the step's writes need the claim to be this tick's
     return tick
+
+
+def _deadline_passed(step: StepData, now: datetime, where: str) -> bool:
+    """Whether the step has a deadline (``timeout``) and ``now`` is past it; a deadline that is no time is refused."""
+    if step.deadline is None:
+        return False
+    deadline = parse_time(step.deadline)
+    if deadline is None:
+        raise InvalidRecordError(f"{where}: its deadline {step.deadline!r} is not an ISO-8601 time")
+    return deadline <= now
 
 
 def _mark_due(pipeline: Pipeline, step: StepData, store: Store) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prorch_nb.interfaces.repository import columns_of, is_due
+from prorch_nb.utils.clock import stored_time
 
 #: Fields with an index: what the engine searches by.
 INDEXED_FIELDS = ("status", "pipeline_uuid", "name")
@@ -146,18 +147,20 @@ class IndexedTable:
 
     def next_due(self) -> str | None:
         """The earliest ``due_at`` of the ``pending`` records (``None`` if none waits)."""
-        facts = self._facts
-        pending = self._indexes[INDEXED_FIELDS.index("status")].get("pending", {})
-        return min((due for doc_id in pending if type(due := facts[doc_id][DUE]) is str), default=None)
+        return min((due for _, due in self._waiting()), default=None)
 
     def soonest_due(self, limit: int) -> list[tuple[Any, str]]:
         """``(uuid, due_at)`` of the ``limit`` ``pending`` records with the earliest ``due_at``.
 
         Read from the rows that have a ``due_at`` (kept as rows change): no row is parsed, no other row is looked at.
         """
-        facts = [self._facts[doc_id] for doc_id in self._timed]
-        waiting = ((fact[UUID], fact[DUE]) for fact in facts if fact[STATUS] == "pending")
-        return heapq.nsmallest(limit, waiting, key=operator.itemgetter(1))
+        return heapq.nsmallest(limit, self._waiting(), key=operator.itemgetter(1))
+
+    def _waiting(self) -> Iterator[tuple[Any, str]]:
+        """``(uuid, due_at)`` of the pending rows whose ``due_at`` is a time, from the rows that have one."""
+        for fact in map(self._facts.__getitem__, self._timed):
+            if fact[STATUS] == "pending" and (due := stored_time(fact[DUE])) is not None:
+                yield fact[UUID], due
 
     def all(self) -> list[dict[str, Any]]:
         """Every record, in document order of insertion."""

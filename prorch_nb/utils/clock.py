@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -111,6 +112,24 @@ def parse_time(at: str | None) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+#: A time as :func:`utc_at` writes it.
+_STORED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00").fullmatch
+
+
+def stored_time(value: object) -> str | None:
+    """``value`` as :func:`utc_at` writes times (they sort as text), or ``None`` if it is not a readable time.
+
+    >>> stored_time("2026-11-30T10:00:00+01:00"), stored_time("soon"), stored_time(None)
+    ('2026-11-30T09:00:00.000000+00:00', None, None)
+    """
+    if type(value) is not str:
+        return None
+    if _STORED(value):
+        return value
+    moment = parse_time(value)
+    return None if moment is None else utc_at(moment.timestamp())
 
 
 def as_datetime(moment: str | datetime) -> datetime:
