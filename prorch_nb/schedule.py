@@ -106,6 +106,12 @@ def woken(run: PipelineData, step: StepData) -> bool:
     return bool(run.signaled_at and step.waiting_since and run.signaled_at >= step.waiting_since)
 
 
+def woken_in_time(run: PipelineData, step: StepData) -> bool:
+    """Whether a signal woke the step's wait before its deadline: the step runs once more before it can time out."""
+    signaled, deadline = parse_time(run.signaled_at), parse_time(step.deadline)
+    return woken(run, step) and signaled is not None and deadline is not None and signaled < deadline
+
+
 def waiting(run: PipelineData, step: StepData, now: datetime) -> bool:
     """Whether the step must not run yet: its ``due_at`` is later than ``now`` and no signal woke it.
 

@@ -340,6 +340,16 @@ load_pipeline(sys.argv[2], TinyDBRepository.at(sys.argv[1])).start()
 """
 
 
+SEND_UNTIL_STOPPED = """
+import select, sys
+from prorch_nb import TinyDBRepository, load_pipeline
+import tests.durable_pipelines
+run = load_pipeline(sys.argv[2], TinyDBRepository.at(sys.argv[1]))
+while not select.select([sys.stdin], [], [], 0.05)[0]:
+    run.send("ping", 1)
+"""
+
+
 def tick_in_a_killed_worker(db: Path, uuid: str) -> None:
     """``run.start()`` in another process, which is SIGKILLed during the attempt."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -429,3 +439,42 @@ def test_a_deadline_that_is_no_time_is_reported_naming_the_step(repository_class
     report = orchestrator(repository_class).execute_pipelines()
     (error,) = report.errors
     assert step.uuid in error.message and "deadline 'never'" in error.message
+
+
+def test_a_signal_sent_before_the_deadline_is_taken_though_the_tick_comes_after(repository_class, clock):
+    """A worker that slept past the deadline still runs the step the signal woke (once: it then times out)."""
+    finished, waits_again = (d.SignalledApproval(repository_class=repository_class) for _ in range(2))
+    for run in (finished, waits_again):
+        run.start()
+    clock.advance(24 * 3600 - 60)
+    finished.send("approval", {"by": "ann"})
+    waits_again.send("question", "is it late?")  # wakes the wait, but gives no approval
+    clock.advance(120)  # the next pass comes after the deadline
+    orchestrator(repository_class).execute_pipelines()
+    assert step_of(finished).status == Status.FINISHED and step_of(finished).metadata["approved_by"] == "ann"
+    assert step_of(waits_again).status == Status.PENDING  # it ran once more, and waits again
+    orchestrator(repository_class).execute_pipelines()
+    assert step_of(waits_again).status == Status.FAILED and step_of(waits_again).history[-1]["by"] == "timeout"
+
+
+def test_a_worker_waiting_on_a_tinydb_file_wakes_when_another_process_commits(tmp_path):
+    import threading
+
+    from prorch_nb.store import Store
+
+    repository_class = TinyDBRepository.at(tmp_path / "runs.json")
+    run = d.SignalledApproval(repository_class=repository_class)
+    store = Store(repository_class)
+    assert store.wait_for_change(0.05) is False  # nothing changed
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(store.wait_for_change(300)))
+    waiter.start()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", SEND_UNTIL_STOPPED, str(tmp_path / "runs.json"), run.uuid],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+    )
+    waiter.join()  # a commit made after the waiter looked wakes it
+    writer.communicate(b"stop\n", timeout=120)
+    assert woke == [True]

@@ -15,7 +15,7 @@ SHARED_ONLY = {"statuses_of", "renew_claim", "next_pending", "lock_run", "now", 
 FILE_ONLY = {"batch", "checkpoint", "checkpoint_soon"}
 PROVIDED = {
     "memory": set(OPTIONAL_METHODS) - SHARED_ONLY - FILE_ONLY,
-    "tinydb": set(OPTIONAL_METHODS) - SHARED_ONLY,
+    "tinydb": set(OPTIONAL_METHODS) - SHARED_ONLY | {"wait_for_change"},  # looks at the file
     "seed_example": set(),
     "sqlite": set(OPTIONAL_METHODS) - FILE_ONLY,
     "postgres": set(OPTIONAL_METHODS) - FILE_ONLY,

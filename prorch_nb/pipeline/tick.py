@@ -29,7 +29,7 @@ from prorch_nb.lifecycle import BY_ENGINE
 from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.mixins.on_start import OnStartMixin
 from prorch_nb.report import TickOutcome
-from prorch_nb.schedule import later, run_due_at, waiting
+from prorch_nb.schedule import later, run_due_at, waiting, woken_in_time
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import parse_time, utc_at
 from prorch_nb.utils.constants import Status
@@ -116,7 +116,8 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
     now = store.now()
     where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
     step_class = registry.step_class(current.name, record=where)
-    if current.status == Status.PENDING and _deadline_passed(current, now, where):
+    timed_out = _deadline_passed(current, now, where) and not woken_in_time(pipeline._record, current)
+    if current.status == Status.PENDING and timed_out:
         tick.step = step_class._from_record(current, store, pipeline)
         tick.step_before = Status.PENDING
         tick.error = tick.step._time_out(step_class.timeout_seconds())

@@ -40,11 +40,14 @@ from prorch_nb.repositories.journal import Journal
 from prorch_nb.repositories.json_file import signature_of
 from prorch_nb.repositories.merge import Merger
 from prorch_nb.repositories.table import IndexedTable
+from prorch_nb.utils import clock
 
 #: How far a commit is durable when it returns: ``"process"`` (the default) survives a
 #: crash of the process, ``"commit"`` (each unit fsynced) survives a power cut too.
 Durability = Literal["process", "commit"]
 DURABILITIES = ("process", "commit")
+#: Seconds between two looks at the file while a worker waits for another process's commit.
+LOOK_EVERY = 0.1
 
 
 class Database(Checkpoints):
@@ -141,6 +144,25 @@ class Database(Checkpoints):
     def columns(self, table: str, fields: Sequence[str]) -> list[list[Any]]:
         with self._lock:
             return self._current(table).columns(fields)
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until another process commits here (the file or its journal changes) or ``timeout`` passes.
+
+        Whether one did. Looks every :data:`LOOK_EVERY` seconds: two ``stat`` calls, nothing
+        read. On a fake clock nothing can be seen to change: it only moves on.
+        """
+        if clock.fake_clock() is not None:
+            clock.sleep(timeout)
+            return False
+        seen, end = self._signatures(), clock.now() + timeout
+        while (left := end - clock.now()) > 0:
+            clock.sleep(min(LOOK_EVERY, left))
+            if self._signatures() != seen:
+                return True
+        return False
+
+    def _signatures(self) -> tuple[object, object]:
+        return signature_of(self.path), signature_of(self.journal.path)
 
     def tables(self) -> dict[str, IndexedTable]:
         """Every table, caught up (the caller must not change them)."""

@@ -100,6 +100,10 @@ class TinyDBRepository(RichDisplay, IRepository):
         """Fold the journal into the file now, so that other programs reading it see every commit."""
         return self._database.checkpoint(keep=keep)
 
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until another process commits to the file or ``timeout`` passes (a worker between rounds)."""
+        return self._database.wait_for_change(timeout)
+
     def checkpoint_soon(self) -> None:
         """Fold the journal in the background shortly, off the caller's path (after a click)."""
         self._database.checkpoint_soon()
