@@ -291,3 +291,23 @@ def test_the_due_column_keeps_utc_on_sqlite_whatever_zone_a_time_names(tmp_path)
     assert runs.due_uuids("2999-06-01T08:59:59.999999+00:00") == []
     assert runs.due_uuids("2999-06-01T09:00:00.000000+00:00") == ["r"]
     assert runs.next_due() == datetime(2999, 6, 1, 9, tzinfo=timezone.utc).isoformat(timespec="microseconds")
+
+
+def test_the_walk_goes_past_a_whole_batch_of_runs_other_hosts_hold():
+    """next_pending looks at WALK_BATCH runs at a time: when another host holds them all, it looks further."""
+    from prorch_nb.repositories.sql_database import WALK_BATCH
+
+    with postgres_repository() as repository:
+        store = Store(repository)
+        runs = [Simple(repository_class=repository) for _ in range(WALK_BATCH + 2)]
+        for run in runs:
+            run.start()
+        held_until = utc_at(as_datetime("2999-01-01T00:00:00+00:00").timestamp())
+        with store.unit_of_work():
+            for run in runs[: WALK_BATCH + 1]:
+                step = store.step_progress(store.pipeline(run.uuid))[1]
+                store.steps.update(step.uuid, {"claimed_by": "elsewhere:1:feed", "claimed_until": held_until})
+        held: list[str] = []
+        walked = list(store.runs_to_tick(held))
+        assert walked == [runs[-1].uuid]
+        assert held == [run.uuid for run in runs[:-1]]

@@ -383,24 +383,42 @@ class SQLDatabase:
         """The oldest pending run due now after ``after`` no other host's live claim holds (see ``IRepository``).
 
         On PostgreSQL, runs whose row another worker's unit has locked are passed over too
-        (``SKIP LOCKED``); the row is not kept locked: the tick locks it again.
+        (``SKIP LOCKED``); the row is not kept locked: the tick locks it again. The runs are
+        looked at :data:`WALK_BATCH` at a time, in order, so that the claims of only those
+        are checked, whatever plan the database picks.
         """
+        while True:
+            found, last = self._next_pending_among(after, host)
+            if found is not None or last is None:
+                return found
+            after = last  # every run of the batch is held: the next batch
+
+    def _next_pending_among(self, after: str | None, host: str) -> tuple[tuple[str, Any, Any] | None, str | None]:
+        """The run ``next_pending`` gives among the next batch of due runs, and the batch's last run if it was full."""
         runs, steps = self.tables.by_model[PIPELINE], self.tables.by_model[STEP]
+        now = self._now_in_sql()
+        batch = sa.select(runs.c.uuid, runs.c.seq).where(runs.c.status == Status.PENDING, _due(runs, now))
+        if after is not None:
+            batch = batch.where(runs.c.seq > sa.select(runs.c.seq).where(runs.c.uuid == after).scalar_subquery())
+        batch = batch.order_by(runs.c.seq).limit(WALK_BATCH).subquery()
         open_claimed = sa.and_(
             steps.c.pipeline_uuid == runs.c.uuid, steps.c.status.in_(Status.OPEN), steps.c.claimed_by.is_not(None)
         )
         here = steps.c.claimed_by.startswith(f"{host}:", autoescape=True)
         claim_here = sa.select(steps.c.claimed_by).where(open_claimed, here).limit(1).scalar_subquery()
         lease_here = sa.select(steps.c.lease_until).where(open_claimed, here).limit(1).scalar_subquery()
-        now = self._now_in_sql()
-        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.status == Status.PENDING, _due(runs, now))
-        if after is not None:
-            query = query.where(runs.c.seq > sa.select(runs.c.seq).where(runs.c.uuid == after).scalar_subquery())
+        query = sa.select(runs.c.uuid, claim_here, lease_here).where(runs.c.uuid.in_(sa.select(batch.c.uuid)))
         if self.dialect == "postgresql":  # another host's claim can only run out, in the database's time
             held_elsewhere = sa.exists().where(open_claimed, ~here, steps.c.lease_until > now)
             query = query.where(~held_elsewhere).with_for_update(of=runs, skip_locked=True)
-        row = self.read(lambda c: c.execute(query.order_by(runs.c.seq).limit(1)).first())
-        return None if row is None else (row[0], row[1], row[2])
+        last = sa.select(batch.c.uuid).order_by(batch.c.seq).offset(WALK_BATCH - 1).limit(1)
+
+        def walk(connection: sa.Connection) -> tuple[Any, Any]:
+            row = connection.execute(query.order_by(runs.c.seq).limit(1)).first()
+            return row, None if row is not None else connection.execute(last).scalar()
+
+        row, full = self.read(walk)
+        return (None if row is None else (row[0], row[1], row[2])), full
 
     def lock_run(self, uuid: str) -> bool:
         """Lock a run's row for this unit unless another unit holds it (``False``: busy, skip it)."""
@@ -450,6 +468,10 @@ class SQLDatabase:
         if self.dialect == "postgresql" and clock.fake_clock() is None:
             return sa.func.now()
         return sa.literal(clock.now_datetime(), sa.DateTime(timezone=True))
+
+
+#: Runs ``next_pending`` looks at in one statement: only their claims are checked.
+WALK_BATCH = 8
 
 
 def _due(runs: sa.Table, now: Any) -> sa.ColumnElement[bool]:
