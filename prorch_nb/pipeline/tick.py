@@ -115,12 +115,11 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
         )
     now = store.now()
     where = f"step {current.uuid} of pipeline {pipeline.name!r} {pipeline.uuid}"
-    step_class = registry.step_class(current.name, record=where)
     timed_out = _deadline_passed(current, now, where) and not woken_in_time(pipeline._record, current)
     if current.status == Status.PENDING and timed_out:
-        tick.step = step_class._from_record(current, store, pipeline)
+        tick.step = registry.step_class(current.name, record=where)._from_record(current, store, pipeline)
         tick.step_before = Status.PENDING
-        tick.error = tick.step._time_out(step_class.timeout_seconds())
+        tick.error = tick.step._time_out()
         return tick
     if claim_is_live(current, now):
         tick.busy = True
@@ -129,6 +128,7 @@ def begin_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Ti
         tick.due_at = current.due_at
         _mark_due(pipeline, current, store)
         return tick
+    step_class = registry.step_class(current.name, record=where)
     step = step_class._from_record(current, store, pipeline)
     tick.step, tick.step_before = step, step.status
     tick.claimant = new_claimant()

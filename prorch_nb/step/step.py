@@ -306,11 +306,12 @@ class Step(Tracked):
         record.error = {"type": "LostAttemptError", "message": note, "traceback": "", "at": utc_now()}
         self._change_status(Status.FAILED, by=BY_ERROR, note=note)
 
-    def _time_out(self, seconds: float | None) -> StepTimeoutError:
+    def _time_out(self) -> StepTimeoutError:
         """In ``begin_tick``: fail this step, still pending at its deadline; returns the error recorded.
 
         A worker whose hook still runs loses its claim: its later writes are refused.
         """
+        seconds = type(self).timeout_seconds()
         after = f" ({format_duration(seconds)} after its start)" if seconds else ""
         error = StepTimeoutError(
             f"{self._describe()} of pipeline {self.pipeline_uuid} was still pending at its deadline "
