@@ -1,8 +1,10 @@
 """The one write path for status changes, shared by pipelines and steps.
 
 Every change of status goes through :meth:`Tracked._change_status`, which refuses to
-leave an ended status, appends to the record's history (UTC ISO-8601 time, who did it),
-stamps ``updated_at``, persists the record and tells the listeners (live views).
+leave an ended status (but for a resume, by hand), appends to the record's history (UTC
+ISO-8601 time, who did it), stamps ``updated_at``, persists the record and tells the
+listeners (live views). Events that change no status (a retry, a signal) take the same
+path through :meth:`Tracked._record_event`.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ _listeners: list[Callable[[StatusChange], None]] = []
 
 
 def subscribe(listener: Callable[[StatusChange], None]) -> Callable[[], None]:
-    """Call ``listener`` after every status change in this process; returns an unsubscribe."""
+    """Call ``listener`` after every status change (or event: ``old == new``) here; returns an unsubscribe."""
     _listeners.append(listener)
     return lambda: _listeners.remove(listener) if listener in _listeners else None
 

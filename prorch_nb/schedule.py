@@ -92,7 +92,12 @@ def wake_time(now: datetime, seconds: float | timedelta | None, until: str | dat
             raise ValueError(f"wait(seconds=...) must be a number >= 0 or a timedelta, got {seconds!r}")
         moments.append(now.timestamp() + delay)
     if until is not None:
-        moments.append(as_datetime(until).timestamp())
+        try:
+            moments.append(as_datetime(until).timestamp())
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"wait(until=...) must be an ISO-8601 time or a datetime, got {until!r}") from exc
+    if max(moments) >= _LAST_STORABLE:
+        raise ValueError(f"wait() ends after the year 9999 (seconds={seconds!r}, until={until!r})")
     return utc_at(max(moments))
 
 
@@ -103,7 +108,8 @@ def later(now: datetime, seconds: float) -> str:
 
 def woken(run: PipelineData, step: StepData) -> bool:
     """Whether a signal reached the run after the step began to wait (``waiting_since``)."""
-    return bool(run.signaled_at and step.waiting_since and run.signaled_at >= step.waiting_since)
+    signaled, since = parse_time(run.signaled_at), parse_time(step.waiting_since)
+    return signaled is not None and since is not None and signaled >= since
 
 
 def woken_in_time(run: PipelineData, step: StepData) -> bool:
@@ -132,6 +138,10 @@ def run_due_at(run: PipelineData, step: StepData) -> str | None:
         return None
     deadline = stored_time(step.deadline)
     return due if deadline is None else min(due, deadline)
+
+
+#: Seconds since the epoch of 9999-12-31T00:00:00Z: a later time cannot be stored as ISO-8601.
+_LAST_STORABLE = 253402214400.0
 
 
 def _finite_number(value: Any) -> bool:

@@ -200,3 +200,36 @@ class Timer(Pipeline):
 class Resumable(Pipeline):
     name = "Resumable"
     steps = [Crashes, FlakyUpload]
+
+
+@register_step
+class WaitsWithoutContinue(OnStartMixin, Step):
+    """Calls wait() though nothing would run when the wait ends."""
+
+    name = "WaitsWithoutContinue"
+
+    def on_start(self):
+        self.wait(seconds=60)
+
+
+@register_step
+class WaitsForJunk(OnStartMixin, OnContinueMixin, Step):
+    name = "WaitsForJunk"
+
+    def on_start(self):
+        self.wait(until=self.context["until"])
+
+    def on_continue(self):
+        self.finish()
+
+
+@register_pipeline
+class BadWaits(Pipeline):
+    name = "BadWaits"
+    steps = [WaitsWithoutContinue]
+
+
+@register_pipeline
+class JunkWait(Pipeline):
+    name = "JunkWait"
+    steps = [WaitsForJunk]

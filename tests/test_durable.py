@@ -376,7 +376,7 @@ def test_workers_killed_in_every_attempt_fail_the_step_after_the_last(tmp_path):
     tick_in_a_killed_worker(tmp_path / "runs.json", run.uuid)
     outcome = run.start()
     step = step_of(run)
-    assert (outcome.step_after, step.status, step.attempts) == (Status.FAILED, Status.FAILED, 3)
+    assert (outcome.step_after, step.status, step.attempts) == (Status.FAILED, Status.FAILED, 2)
     assert step.error["type"] == "LostAttemptError" and "attempt 2 of 2" in step.error["message"]
     run.start()
     assert run.refresh().status == Status.FAILED
@@ -478,3 +478,47 @@ def test_a_worker_waiting_on_a_tinydb_file_wakes_when_another_process_commits(tm
     waiter.join()  # a commit made after the waiter looked wakes it
     writer.communicate(b"stop\n", timeout=120)
     assert woke == [True]
+
+
+def test_run_until_done_with_wait_stops_on_a_due_run_it_cannot_tick(repository_class, clock):
+    """A waiting run whose class this process does not know is due, fails at every pass: no endless loop."""
+    from prorch_nb.store import Store
+
+    run = d.Timer(repository_class=repository_class, context={"until": at(60)})
+    run.start()
+    store = Store(repository_class)
+    with store.unit_of_work():
+        store.pipelines.update(run.uuid, {"name": "NoSuchPipeline"})
+    clock.advance(120)
+    report = orchestrator(repository_class).run_until_done(wait=True, max_ticks=50)
+    assert report.stopped_because == StopReason.ERRORS and len(report.ticks) == 1
+    assert "NoSuchPipeline" in report.errors[0].message
+
+
+def test_run_until_done_with_wait_wakes_for_a_signal_sent_while_it_sleeps(repository_class, clock):
+    run = d.SignalledApproval(repository_class=repository_class)
+    run.start()
+    sleeps: list[float] = []
+    original = clock.advance
+
+    def advance(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            run.send("approval", {"by": "ann"})  # another process, while the orchestrator sleeps
+        original(seconds)
+
+    clock.advance = advance
+    report = orchestrator(repository_class).run_until_done(wait=True)
+    assert report.stopped_because == StopReason.NOTHING_PENDING
+    assert step_of(run).status == Status.FINISHED and sum(sleeps) == 180  # 3 looks (a minute each), not the hour
+
+
+def test_a_wait_nothing_would_end_or_to_no_time_fails_the_step_saying_why(repository_class, clock):
+    run = d.BadWaits(repository_class=repository_class)
+    with pytest.raises(StepHookError, match="OnContinueMixin"):
+        run.start()
+    for until in ("after lunch", "9999-12-31T23:59:59+00:00"):
+        run = d.JunkWait(repository_class=repository_class, context={"until": until})
+        with pytest.raises(StepHookError, match=r"wait\("):
+            run.start()
+        assert step_of(run).status == Status.FAILED

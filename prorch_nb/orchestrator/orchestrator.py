@@ -108,22 +108,29 @@ class Orchestrator(RichDisplay):
                     continue
             store = Store(self._repository_class)
             run.next_due = store.next_due()
-            if run.next_due is None or not wait:
+            # a run due already that the pass could not tick (an error): waiting would not help
+            stuck = bool(report.errors) and run.next_due is not None and as_datetime(run.next_due) <= store.now()
+            if run.next_due is None or not wait or stuck:
                 run.stopped_because = _stop_reason(idle and run.next_due is None, report)
                 return run
-            self._sleep_until(run.next_due, store, should_stop)
+            self._sleep_until(run.next_due, should_stop)
 
-    @staticmethod
-    def _sleep_until(due: str, store: Store, should_stop: Callable[[], bool] | None) -> None:
-        """Sleep until ``due`` (the store's clock), a second at a time while ``should_stop`` may end it.
+    def _sleep_until(self, due: str, should_stop: Callable[[], bool] | None) -> None:
+        """Sleep until ``due`` (the store's clock), a second at a time, cut short by a stop or a run due sooner.
 
-        The time is asked again each second: a signal that wakes a run ends the sleep.
+        Each second the store is asked again (anew: a repository may cache what it read), so
+        a signal that wakes a run ends the sleep. On a fake clock it looks every minute: a
+        day of fake time then costs 1,440 looks, not 86,400.
         """
+        store = Store(self._repository_class)
+        look_every = 1.0 if clock.fake_clock() is None else 60.0
         while (left := (as_datetime(due) - store.now()).total_seconds()) > 0:
             if should_stop and should_stop():
                 return
-            clock.sleep(min(left, 1.0) if should_stop else left)
-            due = store.next_due() or due
+            clock.sleep(min(left, look_every))
+            store = Store(self._repository_class)
+            if store.due_run_uuids(store.now()):
+                return
 
     def _tick(self, uuid: str, store: Store, report: TickReport) -> None:
         try:

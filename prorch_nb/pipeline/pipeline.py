@@ -11,6 +11,7 @@ from prorch_nb.dataclasses.pipeline import PipelineData
 from prorch_nb.dataclasses.step import StepData
 from prorch_nb.display import BoundOnClassToo, mimebundle
 from prorch_nb.exceptions.exceptions import (
+    ConcurrentChangeError,
     InvalidRecordError,
     InvalidTransitionError,
     PipelineNameNotDefinedException,
@@ -24,6 +25,7 @@ from prorch_nb.reprs import definition_text, pipeline_repr, run_text
 from prorch_nb.schedule import run_due_at
 from prorch_nb.step.step import Step
 from prorch_nb.store import Store
+from prorch_nb.utils import clock
 from prorch_nb.utils.clock import utc_at, utc_now
 from prorch_nb.utils.constants import Status
 from prorch_nb.utils.data import clone
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 
     from prorch_nb.notebook.jupyter import View
     from prorch_nb.notebook.widgets import PipelinePanel
+
+
+#: How many times ``send()`` tries while workers' ticks hold the run (20 ms apart).
+SEND_TRIES = 250
 
 
 class Pipeline(Tracked):
@@ -178,7 +184,9 @@ class Pipeline(Tracked):
 
         Returns what the tick did. If a hook raises, the step is recorded as failed (with
         the error) and :class:`~prorch_nb.exceptions.exceptions.StepHookError` is raised
-        from the original exception; the run fails on its next tick.
+        from the original exception; the run fails on its next tick. A step with ``retry``
+        that has attempts left records the attempt instead, and nothing is raised. A step
+        failed at its deadline raises :class:`~prorch_nb.exceptions.exceptions.StepTimeoutError`.
         """
         with self._operation() as store:
             tick = run_tick(self, store, lease_seconds)
@@ -218,7 +226,22 @@ class Pipeline(Tracked):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a signal's name is a non-empty string, got {name!r}")
         check_json({name: value}, "signal")
+        for _ in range(SEND_TRIES - 1):
+            try:
+                return self._send_once(name, value, note)
+            except ConcurrentChangeError:  # a worker's tick holds or changed the run: a moment later
+                clock.sleep(0.02)
+        return self._send_once(name, value, note)
+
+    def _send_once(self, name: str, value: Any, note: str | None) -> None:
+        """One try of :meth:`send`: the run is held for this unit first (``ConcurrentChangeError`` if a tick holds it).
+
+        Held first, so that the signal's time comes after the beginning of any tick that
+        read the run without it: that tick's wait is then woken.
+        """
         with self._operation() as store, store.unit_of_work():
+            if not store.lock_run(self.uuid):
+                raise ConcurrentChangeError(f"{self._describe()} is held by a worker's tick")
             self._attach(store.pipeline(self.uuid), store)
             if self.status in Status.ENDED:
                 raise InvalidTransitionError(f"{self._describe()} has {self.status}; it takes no more signals")

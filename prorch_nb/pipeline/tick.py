@@ -218,7 +218,8 @@ def commit_tick(tick: Tick, store: Store) -> None:
     """Phase 3: save what the hooks left (metadata, context), release the claim.
 
     Call inside ``store.unit_of_work()``. Nothing is saved if another worker took the
-    claim over or someone ended the step meanwhile; the tick is marked ``conflict``.
+    claim over or someone ended the step meanwhile (the tick is marked ``conflict``), and a
+    write refused then raises :class:`ConcurrentChangeError` (see :func:`_commit`).
     A step its hook ended was saved then, claim released: only later changes are saved.
     """
     step = tick.step
@@ -236,11 +237,23 @@ def commit_tick(tick: Tick, store: Store) -> None:
         step._attach(stored, store)
         return
     step._record.claimed_by = step._record.claimed_until = None
+    step._save()
+
+
+def _commit(tick: Tick, store: Store) -> None:
+    """Phase 3 in a unit of its own, all or nothing.
+
+    A :class:`ConcurrentChangeError` (someone ended the step, took its claim, or changed the
+    run meanwhile: a signal on a shared database) undoes the whole unit: the tick is a
+    conflict, and the step is shown as stored.
+    """
     try:
-        step._save()
+        with store.unit_of_work():
+            commit_tick(tick, store)
     except ConcurrentChangeError:
+        assert tick.step is not None
         tick.conflict = True
-        step._attach(store.step(step.uuid), store)
+        tick.step._attach(store.step(tick.step.uuid), store)
 
 
 def _settled(tick: Tick) -> bool:
@@ -265,8 +278,7 @@ def run_tick(target: Pipeline | str, store: Store, lease_seconds: float) -> Tick
             KEEPER.hold(tick.claimant, tick.step.uuid, store.repository_class, lease_seconds)
         run_hooks(tick)
         if tick.step is not None and (tick.conflict or not _settled(tick)):
-            with store.unit_of_work():
-                commit_tick(tick, store)
+            _commit(tick, store)
         return tick
     finally:
         if tick is not None and tick.claimant is not None:

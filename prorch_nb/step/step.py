@@ -20,6 +20,7 @@ from prorch_nb.exceptions.exceptions import (
 )
 from prorch_nb.interfaces.repository import IRepository
 from prorch_nb.lifecycle import BY_ERROR, BY_RETRY, BY_STEP, BY_TIMEOUT, Tracked, new_record_times
+from prorch_nb.mixins.on_continue import OnContinueMixin
 from prorch_nb.schedule import Retry, later, run_due_at, seconds_of, wake_time
 from prorch_nb.store import Store
 from prorch_nb.utils.clock import utc_now
@@ -160,6 +161,11 @@ class Step(Tracked):
         """
         if self._claimant is None:
             raise InvalidTransitionError(f"{self._describe()}: wait() is for a step's hooks, run by a tick")
+        if not isinstance(self, OnContinueMixin):
+            raise TypeError(
+                f"{self._describe()}: wait() needs an on_continue() to run when the wait ends; "
+                "add OnContinueMixin to the step class"
+            )
         self._record.due_at = wake_time(self._require_store().now(), seconds, until)
         self._record.waiting_since = self._tick_began
         return self._record.due_at
@@ -303,6 +309,7 @@ class Step(Tracked):
         if lost < retry.max_attempts:
             self._record_event(by=BY_RETRY, note=note, attempt=lost)
             return
+        record.attempts = lost  # no attempt begins after the last one
         record.error = {"type": "LostAttemptError", "message": note, "traceback": "", "at": utc_now()}
         self._change_status(Status.FAILED, by=BY_ERROR, note=note)
 

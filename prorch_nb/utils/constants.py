@@ -14,7 +14,7 @@ class Status:
 
     #: Every status, in lifecycle order (the order of the categorical in frames).
     ALL = (CREATED, PENDING, FINISHED, FAILED, CANCELLED)
-    #: Statuses that never change again.
+    #: Statuses that never change again, but by ``resume()`` (failed or cancelled, by hand, to pending).
     ENDED = frozenset({FINISHED, FAILED, CANCELLED})
     #: Ended statuses that ``resume()`` may take back to ``pending``, by hand.
     RESUMABLE = frozenset({FAILED, CANCELLED})
