@@ -148,60 +148,6 @@ class Impatient(OnStartMixin, OnContinueMixin, Step):
         self.finish()
 
 
-@register_pipeline
-class Hurried(Pipeline):
-    name = "Hurried"
-    steps = [Impatient]
-
-
-@register_pipeline
-class KillOnce(Pipeline):
-    name = "KillOnce"
-    steps = [KilledOnce]
-
-
-@register_pipeline
-class KillAlways(Pipeline):
-    name = "KillAlways"
-    steps = [KilledAlways]
-
-
-@register_pipeline
-class Upload(Pipeline):
-    name = "Upload"
-    steps = [FlakyUpload]
-
-
-@register_pipeline
-class Picky(Pipeline):
-    name = "Picky"
-    steps = [PickyRetry]
-
-
-@register_pipeline
-class Predicate(Pipeline):
-    name = "Predicate"
-    steps = [BrokenPredicate]
-
-
-@register_pipeline
-class SignalledApproval(Pipeline):
-    name = "SignalledApproval"
-    steps = [AwaitApproval]
-
-
-@register_pipeline
-class Timer(Pipeline):
-    name = "Timer"
-    steps = [Sleeper]
-
-
-@register_pipeline
-class Resumable(Pipeline):
-    name = "Resumable"
-    steps = [Crashes, FlakyUpload]
-
-
 @register_step
 class WaitsWithoutContinue(OnStartMixin, Step):
     """Calls wait() though nothing would run when the wait ends."""
@@ -223,13 +169,22 @@ class WaitsForJunk(OnStartMixin, OnContinueMixin, Step):
         self.finish()
 
 
-@register_pipeline
-class BadWaits(Pipeline):
-    name = "BadWaits"
-    steps = [WaitsWithoutContinue]
+# Pipelines of one or two of the steps above, each under its class name.
 
 
-@register_pipeline
-class JunkWait(Pipeline):
-    name = "JunkWait"
-    steps = [WaitsForJunk]
+def _pipeline(name: str, *steps: type[Step]) -> type[Pipeline]:
+    """A registered pipeline class ``name`` of ``steps``."""
+    return register_pipeline(type(name, (Pipeline,), {"name": name, "steps": list(steps)}))
+
+
+Hurried = _pipeline("Hurried", Impatient)
+KillOnce = _pipeline("KillOnce", KilledOnce)
+KillAlways = _pipeline("KillAlways", KilledAlways)
+Upload = _pipeline("Upload", FlakyUpload)
+Picky = _pipeline("Picky", PickyRetry)
+Predicate = _pipeline("Predicate", BrokenPredicate)
+SignalledApproval = _pipeline("SignalledApproval", AwaitApproval)
+Timer = _pipeline("Timer", Sleeper)
+Resumable = _pipeline("Resumable", Crashes, FlakyUpload)
+BadWaits = _pipeline("BadWaits", WaitsWithoutContinue)
+JunkWait = _pipeline("JunkWait", WaitsForJunk)
