@@ -522,3 +522,16 @@ def test_a_wait_nothing_would_end_or_to_no_time_fails_the_step_saying_why(reposi
         with pytest.raises(StepHookError, match=r"wait\("):
             run.start()
         assert step_of(run).status == Status.FAILED
+
+
+def test_a_step_record_with_attempts_that_are_no_count_is_refused_naming_it(repository_class, clock):
+    from prorch_nb.exceptions.exceptions import InvalidRecordError
+    from prorch_nb.store import Store
+
+    run = d.Upload(repository_class=repository_class)
+    store = Store(repository_class)
+    step = step_of(run)
+    with store.unit_of_work():
+        store.steps.update(step.uuid, {"attempts": "two"})
+    with pytest.raises(InvalidRecordError, match=rf"{step.uuid}.*'attempts' must be a whole number"):
+        store.step(step.uuid)

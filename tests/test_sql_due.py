@@ -271,15 +271,22 @@ def test_processes_opening_a_version_1_database_at_once_migrate_it_once(dialect,
         assert versions == [2] and columns.count("due_at") == 1
 
 
-def test_a_schema_version_below_1_is_refused_by_name(tmp_path):
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ("UPDATE prorch_schema SET version = 0", r"\(prorch_schema\) have schema version 0, which no prorch_nb writes"),
+        ("DELETE FROM prorch_schema", r"prorch_schema holds no schema version"),
+    ],
+)
+def test_a_schema_version_below_1_or_none_is_refused_by_name(tmp_path, change, refusal):
     url = f"sqlite:///{tmp_path / 'odd.db'}"
     version_1_database(url, "prorch_", [], [])
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE prorch_schema SET version = 0")
+        connection.exec_driver_sql(change)
     engine.dispose()
 
-    with pytest.raises(StoreFileError, match=r"\(prorch_schema\) have schema version 0, which no prorch_nb writes"):
+    with pytest.raises(StoreFileError, match=refusal):
         Store(SQLRepository.at(url)).next_due()
 
 

@@ -37,6 +37,11 @@ def record_from_dict(cls: type[R], data: Mapping[str, Any], required: tuple[str,
     for key in ("metadata", "context", "signals"):
         if key in values and not isinstance(values[key], dict):
             raise InvalidRecordError(f"{cls.__name__} record {data['uuid']!r}: field {key!r} must be a dict")
+    attempts = values.get("attempts")
+    if attempts is not None and (type(attempts) is not int or attempts < 0):
+        raise InvalidRecordError(
+            f"{cls.__name__} record {data['uuid']!r}: field 'attempts' must be a whole number >= 0, got {attempts!r}"
+        )
     return cls(**values)
 
 

@@ -215,16 +215,18 @@ class IRepository:
         return False
 
     def next_pending(self, after: str | None, host: str) -> tuple[str, str | None, Any] | None:
-        """The oldest pending run after the run ``after`` that no other host's live claim holds.
+        """The oldest pending run due now after the run ``after`` that no other host's live claim holds.
 
         For a store that several workers share: each worker walks the pending runs with it,
         so workers spread over different runs instead of finding each other's claims. A run
         another worker is beginning right now is passed over too. Returns the run's uuid
         and, if its open step is claimed by ``host``, that claim and its lease (the caller
-        tells a live local process from a dead one); ``None`` when there is no more. The
-        default walks ``search_uuids`` and knows no claims.
+        tells a live local process from a dead one); ``None`` when there is no more. Due: its
+        ``due_at`` is absent or not later than the store's ``now()``. The default walks
+        ``due_uuids`` and knows no claims.
         """
-        uuids = repository_method(self, "search_uuids")(["status", Status.PENDING])
+        now = repository_method(self, "now")()
+        uuids = repository_method(self, "due_uuids")(clock.utc_at(now.timestamp()))
         start = uuids.index(after) + 1 if after in uuids else 0
         return (uuids[start], None, None) if start < len(uuids) else None
 

@@ -29,7 +29,12 @@ def create_or_check(connection: sa.Connection, tables: Tables, where: str) -> No
         connection.execute(table.insert().values(version=SCHEMA_VERSION))
         return
     found = connection.execute(sa.select(sa.func.max(table.c.version))).scalar()
-    if found is None or found > SCHEMA_VERSION:
+    if found is None:
+        raise StoreFileError(
+            f"{where}: its prorch_nb table {table.name} holds no schema version (a creation that was cut short?): "
+            "drop the tables of this prefix to start over, or restore the row"
+        )
+    if found > SCHEMA_VERSION:
         raise StoreFileError(
             f"{where}: its prorch_nb tables ({table.name}) have schema version {found}, "
             f"newer than this prorch_nb knows ({SCHEMA_VERSION}): upgrade prorch_nb"
