@@ -252,10 +252,14 @@ def test_status_leaves_out_times_a_malformed_record_holds(db, clock, capsys):
     run = d.SignalledApproval(repository_class=runs_in(db))
     run.start()
     steps = Store(runs_in(db)).steps
-    steps.update(run.record.step_uuids[0], {"due_at": 1234, "deadline": "soon", "attempts": "two"})
+    steps.update(run.record.step_uuids[0], {"due_at": 1234, "deadline": "soon"})
 
     assert main(["status", "--db", str(db)]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("▶ pending")
+
+    steps.update(run.record.step_uuids[0], {"attempts": "two"})  # no count: the record is left out, named
+    assert main(["status", "--db", str(db)]) == 0
+    assert "field 'attempts' must be a whole number >= 0, got 'two'" in capsys.readouterr().out
 
 
 # the worker ----------------------------------------------------------------------------------
