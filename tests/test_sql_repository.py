@@ -88,10 +88,7 @@ def test_a_postgresql_schema_holds_the_tables_when_asked(postgres):
         assert Store(repository).pipeline(run.uuid).status == Status.CREATED
     finally:
         repository("PIPELINE").database.drop()
-        engine = sa.create_engine(database_url(POSTGRES_URL))
-        with engine.begin() as connection:
-            connection.execute(sa.schema.DropSchema(schema, cascade=True))
-        engine.dispose()
+        drop_schema(schema)
 
 
 def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
@@ -219,10 +216,7 @@ def test_a_long_schema_and_prefix_still_wake_a_sleeping_worker(postgres):
     finally:
         database.drop()
         other("PIPELINE").database.drop()
-        engine = sa.create_engine(database_url(POSTGRES_URL))
-        with engine.begin() as connection:
-            connection.execute(sa.schema.DropSchema(schema, cascade=True))
-        engine.dispose()
+        drop_schema(schema)
 
 
 def test_a_run_locked_by_the_unit_is_read_as_the_unit_last_wrote_it(postgres):
@@ -258,3 +252,11 @@ def test_a_refused_write_names_the_table_and_the_record(postgres):
 
     with pytest.raises(StoreFileError, match=rf"{postgres.prefix}runs record {run.uuid}: UniqueViolation"):
         postgres("PIPELINE").save({"uuid": run.uuid, "name": "again", "status": Status.CREATED})
+
+
+def drop_schema(schema: str) -> None:
+    """Drop a PostgreSQL schema a test made, with what it holds."""
+    engine = sa.create_engine(database_url(POSTGRES_URL))
+    with engine.begin() as connection:
+        connection.execute(sa.schema.DropSchema(schema, cascade=True))
+    engine.dispose()
